@@ -1,0 +1,256 @@
+"""One client connection: its thread-safe record for the test, and the handler's view of it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._errors import WaitTimeout
+from ._protocol import Opcode, Request, Violation
+from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+
+if TYPE_CHECKING:
+    from ._server import MockServer
+
+T = TypeVar("T")
+
+
+class Connection:
+    """Everything the server saw and did on one client connection.
+
+    You do not build one: the server makes one per accepted TCP connection, and you get it from
+    :meth:`MockServer.wait_for_connection`, ``await`` :meth:`MockServer.connection` or
+    :attr:`MockServer.connections`. Every property returns a snapshot, safe to read from any
+    thread while the connection is still live.
+    """
+
+    def __init__(self, server: MockServer, index: int, peer: tuple[str, int]) -> None:
+        self._server = server
+        self._cond: threading.Condition = server._cond
+        #: Position of this connection among the server's connections, from 0.
+        self.index = index
+        #: The client's ``(host, port)``.
+        self.peer = peer
+        #: ``time.monotonic()`` when the TCP connection was accepted.
+        self.accepted_at = time.monotonic()
+        self._request: Request | None = None
+        self._response: HandshakeResponse | None = None
+        self._subprotocol: str | None = None
+        self._extensions: str | None = None
+        self._frames: list[Frame] = []
+        self._messages: list[Message] = []
+        self._pings: list[bytes] = []
+        self._pongs: list[bytes] = []
+        self._violations: list[Violation] = []
+        self._close: CloseInfo | None = None
+        self._ended = False
+        self._tls_error: str | None = None
+        self._notes: list[str] = []
+
+    # -- what the test reads ----------------------------------------------------------------
+
+    def _get(self, getter: Callable[[], T]) -> T:
+        with self._cond:
+            return getter()
+
+    @property
+    def request(self) -> Request | None:
+        """The opening-handshake request, or ``None`` until one was read (or if none came)."""
+        return self._request
+
+    @property
+    def path(self) -> str | None:
+        """The request path, without the query, or ``None`` before the request was read."""
+        return self._request.path if self._request else None
+
+    @property
+    def response(self) -> HandshakeResponse | None:
+        """The handshake response the server wrote, or ``None`` if it wrote none."""
+        return self._response
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the server answered the handshake with ``101 Switching Protocols``."""
+        return self._response is not None and self._response.status == 101
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server selected, if any."""
+        return self._subprotocol
+
+    @property
+    def extensions(self) -> str | None:
+        """The ``Sec-WebSocket-Extensions`` value the server answered with, if any."""
+        return self._extensions
+
+    @property
+    def frames(self) -> tuple[Frame, ...]:
+        """Every frame in both directions, in the order it passed."""
+        return self._get(lambda: tuple(self._frames))
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """Every data message in both directions, in order."""
+        return self._get(lambda: tuple(self._messages))
+
+    @property
+    def received(self) -> tuple[Message, ...]:
+        """The data messages the client sent."""
+        return self._get(
+            lambda: tuple(m for m in self._messages if m.direction is Direction.CLIENT)
+        )
+
+    @property
+    def sent(self) -> tuple[Message, ...]:
+        """The data messages the server sent."""
+        return self._get(
+            lambda: tuple(m for m in self._messages if m.direction is Direction.SERVER)
+        )
+
+    @property
+    def received_texts(self) -> list[str]:
+        """The text messages the client sent, as ``str``."""
+        return [m.text for m in self.received if m.is_text]
+
+    @property
+    def received_bytes(self) -> list[bytes]:
+        """The binary messages the client sent, as ``bytes``."""
+        return [m.data for m in self.received if not m.is_text]
+
+    @property
+    def received_json(self) -> list[Any]:
+        """The text messages the client sent, each parsed as JSON."""
+        return [json.loads(text) for text in self.received_texts]
+
+    @property
+    def pings(self) -> list[bytes]:
+        """Payloads of the pings the client sent."""
+        return self._get(lambda: list(self._pings))
+
+    @property
+    def pongs(self) -> list[bytes]:
+        """Payloads of the pongs the client sent."""
+        return self._get(lambda: list(self._pongs))
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        """Protocol rules the client broke on this connection."""
+        return self._get(lambda: tuple(self._violations))
+
+    @property
+    def close(self) -> CloseInfo | None:
+        """How the connection ended, or ``None`` while it is still open."""
+        return self._close
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has ended (TCP is closed on the server's side)."""
+        return self._ended
+
+    @property
+    def tls_error(self) -> str | None:
+        """Why the TLS handshake failed, when it did (e.g. the client did not trust the CA)."""
+        return self._tls_error
+
+    @property
+    def notes(self) -> list[str]:
+        """Events worth knowing that are not frames: e.g. the client closed before the request."""
+        return self._get(lambda: list(self._notes))
+
+    @property
+    def label(self) -> str:
+        """A short name for messages: ``connection #0 (GET /chat)``."""
+        request = self._request
+        what = f"{request.method} {request.target}" if request else "no request"
+        return f"connection #{self.index} ({what})"
+
+    def describe(self) -> str:
+        """One line on the connection's state, for failure messages."""
+        with self._cond:
+            frames = len(self._frames)
+            state = str(self._close) if self._close else ("ended" if self._ended else "open")
+        return f"{self.label}: {frames} frames; {state}"
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.describe()}>"
+
+    # -- waits ------------------------------------------------------------------------------
+
+    def wait_closed(self, timeout: float | None = None) -> CloseInfo:
+        """Block until the connection has ended, and return how it ended.
+
+        Args:
+            timeout: seconds to wait; the server's ``timeout`` option by default.
+
+        Raises:
+            WaitTimeout: the connection was still open when the time ran out.
+        """
+        self._server._wait(
+            lambda: self._ended,
+            timeout,
+            lambda: f"{self.label} to close",
+            self.describe,
+        )
+        assert self._close is not None
+        return self._close
+
+    async def wait_closed_async(self, timeout: float | None = None) -> CloseInfo:
+        """The awaitable form of :meth:`wait_closed`, for asyncio and trio tests."""
+        return await self._server._in_thread(lambda: self.wait_closed(timeout))
+
+    def wait_for_messages(self, count: int, timeout: float | None = None) -> tuple[Message, ...]:
+        """Block until the client has sent at least ``count`` data messages; return them all.
+
+        Raises:
+            WaitTimeout: fewer had arrived when the time ran out (the message lists them).
+        """
+
+        def describe() -> str:
+            got = self.received
+            return f"{len(got)} arrived: {list(got)!r}; {self.describe()}"
+
+        self._server._wait(
+            lambda: sum(m.direction is Direction.CLIENT for m in self._messages) >= count
+            or self._ended,
+            timeout,
+            lambda: f"{count} message(s) from the client on {self.label}",
+            describe,
+        )
+        received = self.received
+        if len(received) < count:
+            raise WaitTimeout(
+                f"the connection ended while waiting for {count} message(s) from the client on "
+                f"{self.label}; {describe()}"
+            )
+        return received
+
+    async def wait_for_messages_async(
+        self, count: int, timeout: float | None = None
+    ) -> tuple[Message, ...]:
+        """The awaitable form of :meth:`wait_for_messages`."""
+        return await self._server._in_thread(lambda: self.wait_for_messages(count, timeout))
+
+    # -- what the server writes (called with no lock held, from the server thread) ----------
+
+    def _update(self, change: Callable[[], None]) -> None:
+        with self._cond:
+            change()
+            self._cond.notify_all()
+
+    def _record_frame(self, frame: Frame) -> None:
+        with self._cond:
+            self._frames.append(frame)
+
+    def _record_message(self, message: Message) -> None:
+        with self._cond:
+            self._messages.append(message)
+            self._cond.notify_all()
+
+    def _record_violation(self, violation: Violation) -> None:
+        with self._cond:
+            self._violations.append(violation)
+            self._server._violations.append((self.label, violation))
+            self._cond.notify_all()

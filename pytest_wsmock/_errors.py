@@ -1,0 +1,79 @@
+"""The exception tree of pytest-wsmock: every error derives from :class:`WsmockError`.
+
+::
+
+    WsmockError
+     ├── ConfigError (+ ValueError)          bad option from the test author
+     ├── WaitTimeout (+ AssertionError, TimeoutError)
+     │                                       a wait ended before what it awaited happened
+     ├── ClientViolationError (+ AssertionError)
+     │                                       the client under test broke the protocol (strict mode)
+     ├── ServerError                         a handler raised, or the server failed internally
+     └── ConnectionClosed                    a handler used a connection that has ended
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._protocol import Violation
+
+
+class WsmockError(Exception):
+    """Base class of every exception that pytest-wsmock raises."""
+
+
+class ConfigError(WsmockError, ValueError):
+    """An option given to a fixture, the ``wsmock`` marker or an ini key is not valid."""
+
+
+class WaitTimeout(WsmockError, AssertionError, TimeoutError):
+    """A wait ran out of time.
+
+    The message says what was awaited, for how long, and what happened instead.
+    It is an :class:`AssertionError` so pytest reports it as a test failure.
+    """
+
+
+class ClientViolationError(WsmockError, AssertionError):
+    """The client under test broke the WebSocket protocol while strict mode was on.
+
+    Attributes:
+        violations: ``(connection label, Violation)`` pairs, in the order they happened.
+    """
+
+    def __init__(self, violations: Sequence[tuple[str, Violation]]) -> None:
+        self.violations = tuple(violations)
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        lines = [
+            f"the client under test broke the WebSocket protocol "
+            f"({len(self.violations)} violation{'s' if len(self.violations) != 1 else ''}):"
+        ]
+        lines += [f"  {label}: {violation}" for label, violation in self.violations]
+        lines.append("(pass strict=False to the wsmock marker or the factory to allow this)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self._text()
+
+
+class ServerError(WsmockError):
+    """A handler raised an exception, or the mock server failed; raised at teardown."""
+
+
+class ConnectionClosed(WsmockError):
+    """A handler tried to receive from or send on a connection that has ended.
+
+    Attributes:
+        code: the close code the client sent, or ``None`` when it sent none.
+        reason: the close reason the client sent.
+    """
+
+    def __init__(self, message: str, code: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason

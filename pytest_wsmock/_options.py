@@ -1,0 +1,164 @@
+"""Server options: their defaults, their validation, and how marker and ini values merge."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import ConfigError
+
+BACKENDS = ("asyncio", "trio")
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """Everything that configures one mock server.
+
+    Pass any of these as keyword arguments to ``@pytest.mark.wsmock(...)`` or to
+    ``ws_server_factory(...)``; the ini keys named below set the defaults.
+
+    Attributes:
+        host: address to bind; loopback only (ini ``wsmock_host``, default ``127.0.0.1``).
+        port: port to bind; ``0`` picks a free one.
+        tls: serve ``wss://`` with a certificate from the session CA.
+        subprotocols: subprotocols the server supports; the first one the client offers that is
+            in this list is selected.
+        deflate: accept permessage-deflate when the client offers it.
+        strict: fail the test at teardown when the client broke the protocol
+            (ini ``wsmock_strict``, default true).
+        timeout: default timeout in seconds of every wait (ini ``wsmock_timeout``, default 5).
+        close_timeout: how long the server waits for the client's close frame after sending its
+            own, and for the client to close TCP, before closing TCP itself
+            (ini ``wsmock_close_timeout``, default 2).
+        handshake_timeout: how long the server waits for the opening handshake request
+            (ini ``wsmock_handshake_timeout``, default 10).
+        max_message_size: largest client message or frame accepted; larger ones get close 1009
+            before the claimed length is read (ini ``wsmock_max_message_size``, default 64 MiB).
+        max_header_size: largest opening-handshake request head; larger ones get HTTP 431
+            (ini ``wsmock_max_header_size``, default 64 KiB).
+        backend: anyio backend that runs the server thread, ``asyncio`` or ``trio``
+            (ini ``wsmock_backend``, default ``asyncio``).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls: bool = False
+    subprotocols: tuple[str, ...] = ()
+    deflate: bool = True
+    strict: bool = True
+    timeout: float = 5.0
+    close_timeout: float = 2.0
+    handshake_timeout: float = 10.0
+    max_message_size: int = 64 * 2**20
+    max_header_size: int = 64 * 2**10
+    backend: str = "asyncio"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """The option names that a marker or the factory accepts."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def replace(self, **changes: Any) -> ServerOptions:
+        """A copy with ``changes`` applied and checked."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise ConfigError(
+                f"unknown wsmock option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                f"valid options are: {', '.join(self.names())}"
+            )
+        if "subprotocols" in changes:
+            changes["subprotocols"] = _as_str_tuple("subprotocols", changes["subprotocols"])
+        return dataclasses.replace(self, **changes)._checked()
+
+    def _checked(self) -> ServerOptions:
+        for name in ("timeout", "close_timeout", "handshake_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigError(f"wsmock option {name} must be a positive number, got {value!r}")
+        for name in ("max_message_size", "max_header_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"wsmock option {name} must be a positive int, got {value!r}")
+        for name in ("tls", "deflate", "strict"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(
+                    f"wsmock option {name} must be True or False, got {getattr(self, name)!r}"
+                )
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"wsmock option backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            )
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port < 2**16:
+            raise ConfigError(f"wsmock option port must be an int from 0 to 65535, got {self.port!r}")
+        _check_loopback(self.host)
+        return self
+
+
+def _as_str_tuple(name: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"wsmock option {name} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _check_loopback(host: str) -> None:
+    """Refuse to bind anything but loopback: tests must not open ports to the network."""
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"wsmock option host must be a loopback address such as 127.0.0.1 or ::1, got {host!r}"
+        ) from None
+    if not address.is_loopback:
+        raise ConfigError(
+            f"wsmock option host must be a loopback address (the mock server never listens on "
+            f"the network), got {host!r}"
+        )
+
+
+def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
+    """Turn ini strings (``wsmock_timeout = 2.5``) into typed option values."""
+    converters: dict[str, Any] = {
+        "host": str,
+        "backend": str,
+        "timeout": float,
+        "close_timeout": float,
+        "handshake_timeout": float,
+        "max_message_size": int,
+        "max_header_size": int,
+        "strict": _parse_bool,
+    }
+    result: dict[str, Any] = {}
+    for name, raw in values.items():
+        try:
+            result[name] = converters[name](raw.strip())
+        except ValueError:
+            raise ConfigError(f"ini option wsmock_{name} has an invalid value {raw!r}") from None
+    return result
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+INI_OPTIONS: dict[str, str] = {
+    "host": "address the mock servers bind to (loopback only)",
+    "backend": "anyio backend of the server thread: asyncio or trio",
+    "timeout": "default timeout in seconds of the wait methods",
+    "close_timeout": "seconds the server waits for the client during the closing handshake",
+    "handshake_timeout": "seconds the server waits for the opening handshake request",
+    "max_message_size": "largest client message in bytes; larger ones get close 1009",
+    "max_header_size": "largest handshake request head in bytes; larger ones get HTTP 431",
+    "strict": "fail a test when its client breaks the protocol (true/false)",
+}

@@ -1,0 +1,107 @@
+"""pytest glue: fixtures, the ``wsmock`` marker, ini options. Nothing else lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import trustme
+
+from ._errors import ConfigError
+from ._factory import ServerFactory
+from ._options import INI_OPTIONS, ServerOptions, parse_ini
+from ._server import PORTALS, MockServer
+from ._tls import TlsMaterial
+
+MARKER = (
+    "wsmock(**options): configure this test's mock WebSocket servers (ws_server, wss_server, "
+    "ws_server_factory); options are the fields of pytest_wsmock.ServerOptions"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("wsmock", "mock WebSocket servers (pytest-wsmock)")
+    group.addoption(
+        "--wsmock-backend",
+        choices=("asyncio", "trio"),
+        default=None,
+        help="anyio backend of the mock servers' thread (overrides the wsmock_backend ini key)",
+    )
+    defaults = ServerOptions()
+    for name, help_text in INI_OPTIONS.items():
+        parser.addini(
+            f"wsmock_{name}",
+            help=f"{help_text} (default: {getattr(defaults, name)})",
+            default=None,
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    PORTALS.close_all()
+
+
+def _ini_defaults(config: pytest.Config) -> ServerOptions:
+    raw = {name: config.getini(f"wsmock_{name}") for name in INI_OPTIONS}
+    given = {name: value for name, value in raw.items() if value is not None}
+    values = parse_ini(given)
+    backend = config.getoption("--wsmock-backend")
+    if backend:
+        values["backend"] = backend
+    try:
+        return ServerOptions().replace(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"in the ini file: {exc}") from None
+
+
+def _marker_options(node: pytest.Item) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    # iter_markers yields the closest marker first; apply the farthest first so closer wins.
+    for marker in reversed(list(node.iter_markers("wsmock"))):
+        if marker.args:
+            raise ConfigError(
+                f"the wsmock marker takes keyword arguments only, got positional {marker.args!r}"
+            )
+        merged.update(marker.kwargs)
+    return merged
+
+
+@pytest.fixture(scope="session")
+def wsmock_ca() -> trustme.CA:
+    """The session's certificate authority (a ``trustme.CA``) behind every ``wss://`` server."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def _wsmock_tls(wsmock_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> TlsMaterial:
+    return TlsMaterial(wsmock_ca, tmp_path_factory.mktemp("wsmock-tls"))
+
+
+@pytest.fixture
+def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]:
+    """Start any number of mock servers with custom options; all stop at the test's end."""
+    defaults = _ini_defaults(request.config).replace(**_marker_options(request.node))
+
+    def tls() -> TlsMaterial:
+        material: TlsMaterial = request.getfixturevalue("_wsmock_tls")
+        return material
+
+    factory = ServerFactory(defaults, tls)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def ws_server(ws_server_factory: ServerFactory) -> MockServer:
+    """A ``ws://`` mock server on 127.0.0.1 and a free port, configured by the marker."""
+    return ws_server_factory()
+
+
+@pytest.fixture
+def wss_server(ws_server_factory: ServerFactory, _wsmock_tls: TlsMaterial) -> MockServer:
+    """A ``wss://`` mock server whose certificate comes from ``wsmock_ca``."""
+    return ws_server_factory(tls=True)

@@ -1,0 +1,98 @@
+"""Sans-IO RFC 6455 + RFC 7692 core: handshake, frames, masking, close codes, deflate.
+
+Theory of operation: the I/O layer feeds received bytes to `RequestParser`
+until it returns a `Request`, checks it with `check_request`, writes bytes from
+`build_response`, then feeds the rest (``RequestParser.trailing`` first) to a
+`FrameDecoder`, whose `RawFrame` values go to a `MessageAssembler`. Nothing here
+raises on bad input from the peer: every broken rule comes back as a
+`Violation` carrying the close code or HTTP status to answer with. Outgoing
+frames are built with `encode_frame`, which writes legal or illegal frames
+alike. No module imports sockets, TLS or an event loop.
+"""
+
+from ._close import (
+    CloseCode,
+    build_close_payload,
+    close_code_name,
+    is_valid_close_code,
+    parse_close_payload,
+)
+from ._deflate import (
+    DecompressionTooLarge,
+    DeflateError,
+    DeflateParams,
+    PerMessageDeflate,
+    negotiate_deflate,
+)
+from ._frames import FrameDecoder, Opcode, RawFrame, apply_mask, encode_frame, opcode_name
+from ._handshake import (
+    GUID,
+    ExtensionOffer,
+    Request,
+    RequestParser,
+    accept_headers,
+    accept_key,
+    build_response,
+    check_request,
+    parse_extensions,
+    parse_tokens,
+    reason_phrase,
+)
+from ._headers import Headers
+from ._messages import (
+    CloseEvent,
+    Event,
+    MessageAssembler,
+    MessageEvent,
+    PingEvent,
+    PongEvent,
+)
+from ._utf8 import Utf8Validator
+from ._violations import Violation
+
+__all__ = [
+    # _violations
+    "Violation",
+    # _headers
+    "Headers",
+    # _handshake
+    "GUID",
+    "ExtensionOffer",
+    "Request",
+    "RequestParser",
+    "accept_headers",
+    "accept_key",
+    "build_response",
+    "check_request",
+    "parse_extensions",
+    "parse_tokens",
+    "reason_phrase",
+    # _frames
+    "FrameDecoder",
+    "Opcode",
+    "RawFrame",
+    "apply_mask",
+    "encode_frame",
+    "opcode_name",
+    # _close
+    "CloseCode",
+    "build_close_payload",
+    "close_code_name",
+    "is_valid_close_code",
+    "parse_close_payload",
+    # _utf8
+    "Utf8Validator",
+    # _deflate
+    "DecompressionTooLarge",
+    "DeflateError",
+    "DeflateParams",
+    "PerMessageDeflate",
+    "negotiate_deflate",
+    # _messages
+    "CloseEvent",
+    "Event",
+    "MessageAssembler",
+    "MessageEvent",
+    "PingEvent",
+    "PongEvent",
+]

@@ -1,0 +1,233 @@
+"""RFC 7692 permessage-deflate: negotiation and per-connection compression state."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ._handshake import ExtensionOffer
+
+__all__ = [
+    "DecompressionTooLarge",
+    "DeflateError",
+    "DeflateParams",
+    "PerMessageDeflate",
+    "negotiate_deflate",
+]
+
+# RFC 7692 section 7.2.1: the empty stored block ending every sync-flushed message.
+_TAIL = b"\x00\x00\xff\xff"
+# RFC 7692 section 7.1.2.1: window bits are 1*DIGIT without leading zeros, 8 to 15.
+_WINDOW_BITS = re.compile(r"8|9|1[0-5]")
+_KNOWN_PARAMS = frozenset(
+    {
+        "server_no_context_takeover",
+        "client_no_context_takeover",
+        "server_max_window_bits",
+        "client_max_window_bits",
+    }
+)
+
+
+class DeflateError(ValueError):
+    """Compressed data that zlib cannot inflate (a server closes with 1007)."""
+
+
+class DecompressionTooLarge(ValueError):
+    """Inflating would produce more than the allowed size (a server closes with 1009)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeflateParams:
+    """The negotiated permessage-deflate parameters (RFC 7692 section 7.1).
+
+    Attributes:
+        server_no_context_takeover: The server resets its compressor per message.
+        client_no_context_takeover: The client resets its compressor per message.
+        server_max_window_bits: The server's LZ77 window limit, if negotiated.
+        client_max_window_bits: The client's LZ77 window limit, if negotiated.
+    """
+
+    server_no_context_takeover: bool = False
+    client_no_context_takeover: bool = False
+    server_max_window_bits: int | None = None
+    client_max_window_bits: int | None = None
+
+    def header_value(self) -> str:
+        """The ``Sec-WebSocket-Extensions`` response value, e.g.
+        ``"permessage-deflate; server_no_context_takeover; client_max_window_bits=12"``."""
+        parts = ["permessage-deflate"]
+        if self.server_no_context_takeover:
+            parts.append("server_no_context_takeover")
+        if self.client_no_context_takeover:
+            parts.append("client_no_context_takeover")
+        if self.server_max_window_bits is not None:
+            parts.append(f"server_max_window_bits={self.server_max_window_bits}")
+        if self.client_max_window_bits is not None:
+            parts.append(f"client_max_window_bits={self.client_max_window_bits}")
+        return "; ".join(parts)
+
+
+def _smallest(*values: int | None) -> int | None:
+    present = [value for value in values if value is not None]
+    return min(present) if present else None
+
+
+def _accept_offer(
+    offer: ExtensionOffer,
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    server_max_window_bits: int | None,
+    client_max_window_bits: int | None,
+) -> DeflateParams | None:
+    """The response to one offer, or ``None`` when the offer must be declined."""
+    seen: dict[str, str | None] = {}
+    for name, value in offer.params:
+        # Section 7.1: unknown or duplicated parameters, or invalid values,
+        # mean the offer must be declined.
+        if name not in _KNOWN_PARAMS or name in seen:
+            return None
+        if name.endswith("no_context_takeover"):
+            if value is not None:
+                return None
+        elif name == "server_max_window_bits":
+            if value is None or not _WINDOW_BITS.fullmatch(value):
+                return None
+        elif value is not None and not _WINDOW_BITS.fullmatch(value):
+            return None  # client_max_window_bits may have no value (section 7.1.2.2)
+        seen[name] = value
+    requested_server_bits = seen.get("server_max_window_bits")
+    offered_client_bits = seen.get("client_max_window_bits")
+    client_bits: int | None = None
+    if "client_max_window_bits" in seen:
+        # Section 7.1.2.2: only when offered; never above the client's own value.
+        client_bits = _smallest(
+            None if offered_client_bits is None else int(offered_client_bits),
+            client_max_window_bits,
+        )
+    return DeflateParams(
+        # Section 7.1.1.1: a server must honour the client's request.
+        server_no_context_takeover=server_no_context_takeover
+        or "server_no_context_takeover" in seen,
+        client_no_context_takeover=client_no_context_takeover,
+        # Section 7.1.2.1: the client's limit is binding; the server may go lower.
+        server_max_window_bits=_smallest(
+            None if requested_server_bits is None else int(requested_server_bits),
+            server_max_window_bits,
+        ),
+        client_max_window_bits=client_bits,
+    )
+
+
+def negotiate_deflate(
+    offers: Sequence[ExtensionOffer],
+    *,
+    server_no_context_takeover: bool = False,
+    client_no_context_takeover: bool = False,
+    server_max_window_bits: int | None = None,
+    client_max_window_bits: int | None = None,
+) -> DeflateParams | None:
+    """Accept the first acceptable permessage-deflate offer (RFC 7692 sections 5 and 7.1).
+
+    Offers with unknown or duplicated parameters or invalid values are skipped.
+    The client's ``server_no_context_takeover`` and ``server_max_window_bits``
+    requests are honoured; ``client_max_window_bits`` is only answered when the
+    client offered it.
+
+    Args:
+        offers: The client's offers, in order (`Request.extensions`).
+        server_no_context_takeover: The server wants to reset its compressor per message.
+        client_no_context_takeover: The server asks the client to reset per message.
+        server_max_window_bits: The server's own window limit (8-15).
+        client_max_window_bits: The window limit to impose on the client (8-15).
+
+    Returns:
+        The parameters to use and answer with, or ``None`` when no offer is acceptable.
+
+    Raises:
+        ValueError: A window-bits argument outside 8-15.
+    """
+    for bits in (server_max_window_bits, client_max_window_bits):
+        if bits is not None and not 8 <= bits <= 15:
+            raise ValueError(f"window bits must be in 8..15, got {bits}")
+    for offer in offers:
+        if offer.name.lower() != "permessage-deflate":
+            continue
+        params = _accept_offer(
+            offer,
+            server_no_context_takeover,
+            client_no_context_takeover,
+            server_max_window_bits,
+            client_max_window_bits,
+        )
+        if params is not None:
+            return params
+    return None
+
+
+class PerMessageDeflate:
+    """Compression state for one connection, from the server's side.
+
+    Args:
+        params: The negotiated parameters.
+    """
+
+    def __init__(self, params: DeflateParams) -> None:
+        self.params = params
+        # zlib refuses a raw-deflate window of 8 bits for compression and uses 9
+        # instead (https://github.com/madler/zlib/issues/171).
+        self._compress_bits = max(9, params.server_max_window_bits or 15)
+        self._compressor: zlib._Compress | None = None
+        self._decompressor: zlib._Decompress | None = None
+
+    def compress(self, data: bytes) -> bytes:
+        """Compress one whole server-to-client message payload (RFC 7692 section 7.2.1).
+
+        Returns:
+            Raw deflate data, sync-flushed, without the trailing ``00 00 ff ff``.
+        """
+        if self._compressor is None or self.params.server_no_context_takeover:
+            self._compressor = zlib.compressobj(
+                zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self._compress_bits
+            )
+        compressed = self._compressor.compress(data) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        if compressed.endswith(_TAIL):
+            compressed = compressed[:-4]
+        return compressed
+
+    def decompress(self, data: bytes, *, final: bool, max_size: int | None = None) -> bytes:
+        """Inflate one fragment of a client message (RFC 7692 section 7.2.2).
+
+        Args:
+            data: The fragment's payload (the message's first frame had RSV1 set).
+            final: Whether this is the message's last fragment: ``00 00 ff ff`` is
+                appended first, and the state reset after it without context takeover.
+            max_size: Most bytes this call may produce; zlib is told so, so a
+                decompression bomb is never inflated beyond it.
+
+        Raises:
+            DecompressionTooLarge: More than ``max_size`` bytes would be produced.
+            DeflateError: The data is not valid deflate data.
+        """
+        if self._decompressor is None:
+            # A 15-bit window inflates data compressed with any smaller window.
+            self._decompressor = zlib.decompressobj(-15)
+        decompressor = self._decompressor
+        if final:
+            data += _TAIL
+        try:
+            # max_size + 1 tells "exactly max_size" apart from "more", and keeps
+            # max_size == 0 from meaning "unlimited" to zlib.
+            output = decompressor.decompress(data, 0 if max_size is None else max_size + 1)
+        except zlib.error as exc:
+            self._decompressor = None
+            raise DeflateError(f"invalid deflate data: {exc}") from exc
+        if max_size is not None and len(output) > max_size:
+            self._decompressor = None
+            raise DecompressionTooLarge(f"inflating would produce more than {max_size} bytes")
+        if final and (self.params.client_no_context_takeover or decompressor.eof):
+            # After BFINAL the stream is over: the next message starts afresh.
+            self._decompressor = None
+        return output

@@ -1,0 +1,384 @@
+"""RFC 6455 frames: opcodes, masking, encoding (legal or not) and incremental decoding."""
+
+from __future__ import annotations
+
+import enum
+import functools
+import struct
+from dataclasses import dataclass
+
+from ._violations import Violation
+
+__all__ = [
+    "FrameDecoder",
+    "Opcode",
+    "RawFrame",
+    "apply_mask",
+    "encode_frame",
+    "opcode_name",
+]
+
+_FRAMING_RFC = "RFC 6455 section 5.2"
+
+
+class Opcode(enum.IntEnum):
+    """Frame opcodes (RFC 6455 section 5.2, registry in section 11.8).
+
+    3-7 and 11-15 are reserved: decoded frames keep them as plain ints.
+    """
+
+    #: Continues a fragmented message (section 5.4).
+    CONTINUATION = 0
+    #: First frame of a UTF-8 text message (section 5.6).
+    TEXT = 1
+    #: First frame of a binary message (section 5.6).
+    BINARY = 2
+    #: Starts or answers the closing handshake (section 5.5.1).
+    CLOSE = 8
+    #: Heartbeat request; the peer answers with a pong (section 5.5.2).
+    PING = 9
+    #: Heartbeat answer, or unsolicited keep-alive (section 5.5.3).
+    PONG = 10
+
+    @property
+    def is_control(self) -> bool:
+        """Whether this is a control opcode (section 5.5: the high bit of the opcode is set)."""
+        return self.value >= 8
+
+
+def opcode_name(value: int) -> str:
+    """Name an opcode for humans: ``"TEXT"``, ``"RESERVED-3"`` (``"INVALID-16"`` outside 0-15)."""
+    try:
+        return Opcode(value).name
+    except ValueError:
+        return f"RESERVED-{value}" if 0 <= value <= 15 else f"INVALID-{value}"
+
+
+# -- Masking (RFC 6455 section 5.3) -------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _xor_table(byte: int) -> bytes:
+    return bytes(value ^ byte for value in range(256))
+
+
+# Below this size one big-integer XOR beats four strided translate() calls.
+_TRANSLATE_THRESHOLD = 4096
+
+
+def apply_mask(data: bytes | bytearray, key: bytes) -> bytes:
+    """XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 section 5.3).
+
+    Masking and unmasking are the same operation. Large inputs are split in
+    four byte-strided slices, each mapped through a 256-byte XOR table with
+    `bytes.translate` (C speed, no per-byte Python loop); small inputs use one
+    big-integer XOR, which has less overhead. Measured on the development
+    machine for 1 MiB: about 450 MB/s, roughly 50 times a per-byte loop
+    (``benchmarks/bench_mask.py``).
+
+    Args:
+        data: Bytes to mask or unmask.
+        key: The masking key, exactly 4 bytes.
+
+    Returns:
+        The masked (or unmasked) bytes, same length as ``data``.
+
+    Raises:
+        ValueError: ``key`` is not 4 bytes long.
+    """
+    if len(key) != 4:
+        raise ValueError(f"mask key must be 4 bytes, got {len(key)}")
+    size = len(data)
+    if size < _TRANSLATE_THRESHOLD:
+        if not size:
+            return b""
+        repeats, rest = divmod(size, 4)
+        stream = key * repeats + key[:rest]
+        return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
+    result = bytearray(size)
+    for index in range(4):
+        result[index::4] = data[index::4].translate(_xor_table(key[index]))
+    return bytes(result)
+
+
+# -- Encoding -----------------------------------------------------------------------------
+
+_PACK_7 = struct.Struct("!BB").pack
+_PACK_16 = struct.Struct("!BBH").pack
+_PACK_64 = struct.Struct("!BBQ").pack
+
+
+def encode_frame(
+    opcode: int,
+    payload: bytes = b"",
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask_key: bytes | None = None,
+    length: int | None = None,
+    length_bits: int | None = None,
+) -> bytes:
+    """Serialize one frame (RFC 6455 section 5.2), legal or deliberately not.
+
+    Nothing is validated beyond what the wire format can express: reserved
+    opcodes, RSV bits, oversized or fragmented control frames, lying lengths
+    and non-minimal length encodings are all allowed, because a mock server
+    must be able to send them on purpose.
+
+    Args:
+        opcode: 0-15, reserved values included.
+        payload: Application bytes (masked here when ``mask_key`` is given).
+        fin: FIN bit.
+        rsv1: RSV1 bit (set on the first frame of a compressed message, RFC 7692).
+        rsv2: RSV2 bit.
+        rsv3: RSV3 bit.
+        mask_key: 4 bytes: the MASK bit is set and the payload masked with it.
+        length: Payload length written in the header (default ``len(payload)``);
+            may differ from the real length.
+        length_bits: ``None`` for the minimal length form, or 7, 16 or 64 to
+            force that form. The 64-bit form carries lengths >= 2**63 too (the
+            RFC forbids the most significant bit: a deliberate violation).
+
+    Returns:
+        Header, masking key if any, and payload.
+
+    Raises:
+        ValueError: Opcode outside 0-15, mask key not 4 bytes, negative length,
+            or a length that does not fit the (forced) length form.
+    """
+    if not 0 <= opcode <= 15:
+        raise ValueError(f"opcode must be in 0..15, got {opcode}")
+    first = (
+        (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0)
+    ) | opcode
+    declared = len(payload) if length is None else length
+    mask_bit = 0 if mask_key is None else 0x80
+    if declared < 0:
+        raise ValueError(f"length must not be negative, got {declared}")
+    if length_bits is None:
+        length_bits = 7 if declared < 126 else 16 if declared < 0x10000 else 64
+    if length_bits == 7 and declared <= 125:
+        header = _PACK_7(first, mask_bit | declared)
+    elif length_bits == 16 and declared <= 0xFFFF:
+        header = _PACK_16(first, mask_bit | 126, declared)
+    elif length_bits == 64 and declared <= 0xFFFF_FFFF_FFFF_FFFF:
+        header = _PACK_64(first, mask_bit | 127, declared)
+    else:
+        if length_bits not in (7, 16, 64):
+            raise ValueError(f"length_bits must be None, 7, 16 or 64, got {length_bits}")
+        raise ValueError(f"length {declared} does not fit the {length_bits}-bit length form")
+    if mask_key is None:
+        return header + payload
+    if len(mask_key) != 4:
+        raise ValueError(f"mask key must be 4 bytes, got {len(mask_key)}")
+    return header + mask_key + apply_mask(payload, mask_key)
+
+
+# -- Decoding -----------------------------------------------------------------------------
+
+_PREVIEW = 32
+
+
+@dataclass(frozen=True, slots=True)
+class RawFrame:
+    """One frame exactly as it was on the wire, before any semantic check.
+
+    Attributes:
+        fin: FIN bit.
+        rsv1: RSV1 bit.
+        rsv2: RSV2 bit.
+        rsv3: RSV3 bit.
+        opcode: Opcode as an int; may be reserved (3-7, 11-15), so use
+            ``Opcode(...)`` only once it is known to be valid.
+        masked: MASK bit.
+        mask_key: The 4-byte masking key when masked.
+        payload: Application bytes, unmasked.
+        header: Header bytes exactly as on the wire (2 to 14 bytes, masking key
+            included), so the length form used is visible.
+    """
+
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: int
+    masked: bool
+    mask_key: bytes | None
+    payload: bytes
+    header: bytes
+
+    @property
+    def wire_payload(self) -> bytes:
+        """The payload as it was on the wire (masked again when the frame was masked)."""
+        if self.mask_key is None:
+            return self.payload
+        return apply_mask(self.payload, self.mask_key)
+
+    @property
+    def wire_length(self) -> int:
+        """Bytes the frame took on the wire: header plus payload."""
+        return len(self.header) + len(self.payload)
+
+    def __repr__(self) -> str:
+        preview = repr(self.payload[:_PREVIEW])
+        if len(self.payload) > _PREVIEW:
+            preview += "..."
+        flags = "".join(
+            f", {name}=True"
+            for name, value in (("rsv1", self.rsv1), ("rsv2", self.rsv2), ("rsv3", self.rsv3))
+            if value
+        )
+        return (
+            f"RawFrame({opcode_name(self.opcode)}, fin={self.fin}{flags}, "
+            f"masked={self.masked}, {len(self.payload)} bytes, {preview})"
+        )
+
+
+_LENGTH_HIGH_BIT = 1 << 63
+
+
+class FrameDecoder:
+    """Incremental frame parser: bytes in, RawFrame / Violation out. Structure only.
+
+    Opcode, RSV bits, masking direction, control-frame rules and UTF-8 are left
+    to `MessageAssembler`: this layer only knows how to find frame boundaries,
+    so it can record illegal frames exactly as they were.
+
+    Args:
+        max_frame_size: Largest declared payload length accepted; a larger one
+            is reported as soon as the length field has arrived.
+    """
+
+    def __init__(self, *, max_frame_size: int | None = None) -> None:
+        self.max_frame_size = max_frame_size
+        self._buffer = bytearray()
+        # Header of the frame whose payload is awaited: (header bytes, length).
+        self._pending: tuple[bytes, int] | None = None
+        self._failed = False
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as part of a frame."""
+        pending = 0 if self._pending is None else len(self._pending[0])
+        return len(self._buffer) + pending
+
+    @property
+    def failed(self) -> bool:
+        """Whether a fatal violation was returned (all later input is discarded)."""
+        return self._failed
+
+    def feed(self, data: bytes) -> list[RawFrame | Violation]:
+        """Add received bytes; return every frame they complete.
+
+        Returns:
+            Frames in wire order. A non-fatal `Violation` (``non-minimal-length``)
+            comes just before the frame it is about; a fatal one
+            (``invalid-length``, ``frame-too-large``) is last and fails the decoder.
+        """
+        if self._failed:
+            return []
+        # Parse straight from ``data`` when nothing is buffered (the common case:
+        # whole frames per read); bytes left over are buffered afterwards.
+        source: bytes | bytearray
+        if self._buffer:
+            self._buffer += data
+            source = self._buffer
+        else:
+            source = data if type(data) is bytes else bytes(data)
+        size = len(source)
+        offset = 0
+        events: list[RawFrame | Violation] = []
+        while True:
+            if self._pending is None:
+                if size - offset < 2:
+                    break
+                second = source[offset + 1]
+                short = second & 0x7F
+                if short < 126:
+                    length, extra, non_minimal = short, 0, False
+                else:
+                    extra = 2 if short == 126 else 8
+                    if size - offset < 2 + extra:
+                        break
+                    length = int.from_bytes(source[offset + 2 : offset + 2 + extra], "big")
+                    if length & _LENGTH_HIGH_BIT:
+                        return self._fail(events, self._invalid_length(length))
+                    non_minimal = length < (126 if extra == 2 else 0x10000)
+                if self.max_frame_size is not None and length > self.max_frame_size:
+                    return self._fail(events, self._too_large(length))
+                header_size = 2 + extra + (4 if second & 0x80 else 0)
+                if size - offset < header_size:
+                    break
+                if non_minimal:
+                    events.append(self._non_minimal(length, extra))
+                self._pending = (bytes(source[offset : offset + header_size]), length)
+                offset += header_size
+            header, length = self._pending
+            if size - offset < length:
+                break
+            chunk = source[offset : offset + length]
+            offset += length
+            self._pending = None
+            first = header[0]
+            mask_key: bytes | None
+            if header[1] & 0x80:
+                mask_key = header[-4:]
+                payload = apply_mask(chunk, mask_key)
+            else:
+                mask_key = None
+                payload = chunk if type(chunk) is bytes else bytes(chunk)
+            events.append(
+                RawFrame(
+                    fin=bool(first & 0x80),
+                    rsv1=bool(first & 0x40),
+                    rsv2=bool(first & 0x20),
+                    rsv3=bool(first & 0x10),
+                    opcode=first & 0x0F,
+                    masked=mask_key is not None,
+                    mask_key=mask_key,
+                    payload=payload,
+                    header=header,
+                )
+            )
+        if source is self._buffer:
+            del self._buffer[:offset]
+        else:
+            self._buffer += source[offset:]
+        return events
+
+    def _fail(
+        self, events: list[RawFrame | Violation], violation: Violation
+    ) -> list[RawFrame | Violation]:
+        self._failed = True
+        self._buffer = bytearray()
+        self._pending = None
+        events.append(violation)
+        return events
+
+    def _invalid_length(self, length: int) -> Violation:
+        return Violation(
+            "invalid-length",
+            f"64-bit payload length {length:#x} has its most significant bit set",
+            _FRAMING_RFC,
+            close_code=1002,
+        )
+
+    def _too_large(self, length: int) -> Violation:
+        return Violation(
+            "frame-too-large",
+            f"frame declares a {length}-byte payload, over the limit of {self.max_frame_size}",
+            "RFC 6455 section 10.4",
+            close_code=1009,
+        )
+
+    def _non_minimal(self, length: int, extra: int) -> Violation:
+        return Violation(
+            "non-minimal-length",
+            f"payload length {length} encoded in the {extra * 8}-bit form, "
+            "where the minimal number of bytes must be used",
+            _FRAMING_RFC,
+            close_code=1002,
+            fatal=False,
+        )

@@ -1,0 +1,346 @@
+"""The mock server: an anyio listener served from a background thread, and thread-safe waits."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from anyio.abc import SocketAttribute, SocketStream, TaskStatus
+
+from ._connection import Connection
+from ._driver import Handler, _Driver
+from ._errors import ClientViolationError, ConfigError, ServerError, WaitTimeout
+from ._options import ServerOptions
+from ._protocol import Violation
+
+if TYPE_CHECKING:
+    from ._tls import TlsMaterial
+
+T = TypeVar("T")
+
+_STOP_TIMEOUT = 10.0
+
+
+class _Portals:
+    """One event-loop thread per anyio backend, shared by every server of the process.
+
+    Starting a thread and an event loop costs milliseconds; a listener costs microseconds. So a
+    per-test server is only a listener on a loop that lives as long as the test session.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._portals: dict[str, tuple[contextlib.AbstractContextManager[Any], Any]] = {}
+
+    def get(self, backend: str) -> anyio.from_thread.BlockingPortal:
+        with self._lock:
+            if backend not in self._portals:
+                manager = anyio.from_thread.start_blocking_portal(backend)
+                portal = manager.__enter__()
+                self._portals[backend] = (manager, portal)
+            portal: anyio.from_thread.BlockingPortal = self._portals[backend][1]
+            return portal
+
+    def close_all(self) -> None:
+        """Stop every portal thread (at the end of the test session)."""
+        with self._lock:
+            portals, self._portals = self._portals, {}
+        for manager, _ in portals.values():
+            manager.__exit__(None, None, None)
+
+
+PORTALS = _Portals()
+atexit.register(PORTALS.close_all)
+
+
+class MockServer:
+    """A scriptable WebSocket server on loopback, run by a background thread.
+
+    You normally get one from the ``ws_server``, ``wss_server`` or ``ws_server_factory``
+    fixtures, which start it before the test and stop it after. Outside pytest, use it as a
+    context manager: ``with MockServer(ServerOptions()) as server: ...``.
+
+    Every method is thread-safe. Waits come in two forms: a blocking one for sync tests
+    (``wait_for_connection``) and an awaitable one for asyncio and trio tests
+    (``await connection()``), which does not block the test's event loop.
+    """
+
+    def __init__(self, options: ServerOptions | None = None, *, tls: TlsMaterial | None = None):
+        self.options = options or ServerOptions()
+        if self.options.tls and tls is None:
+            raise ConfigError("a TLS server needs TLS material: pass tls=TlsMaterial(...)")
+        self._tls = tls
+        self._cond = threading.Condition()
+        self._connections: list[Connection] = []
+        self._violations: list[tuple[str, Violation]] = []
+        self._errors: list[tuple[str, BaseException]] = []
+        self._handler: Handler | None = None
+        self._handed_out = 0
+        self._port: int | None = None
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+        self._serve_future: Future[None] | None = None
+        self._scope: anyio.CancelScope | None = None
+
+    # -- life -------------------------------------------------------------------------------
+
+    def start(self) -> MockServer:
+        """Bind the listener and start serving. Returns the server itself."""
+        if self._portal is not None:
+            raise ServerError("this server is already started")
+        self._portal = PORTALS.get(self.options.backend)
+        self._serve_future, self._port = self._portal.start_task(self._serve)
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and the listener, and wait until all their tasks have ended."""
+        portal, future = self._portal, self._serve_future
+        if portal is None or future is None or future.done():
+            return
+        portal.call(self._cancel)
+        try:
+            future.result(timeout=_STOP_TIMEOUT)
+        except FutureTimeout:
+            raise ServerError(
+                f"the mock server at {self.url} did not stop within {_STOP_TIMEOUT} s: "
+                f"a handler is ignoring cancellation"
+            ) from None
+        except BaseException as exc:
+            self._record_error("server", exc)
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def _cancel(self) -> None:
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def _serve(self, *, task_status: TaskStatus[int]) -> None:
+        listener = await anyio.create_tcp_listener(
+            local_host=self.options.host, local_port=self.options.port
+        )
+        port = listener.listeners[0].extra(SocketAttribute.local_port)
+        async with listener, anyio.create_task_group() as tg:
+            self._scope = tg.cancel_scope
+            task_status.started(port)
+            await listener.serve(self._accept, task_group=tg)
+
+    async def _accept(self, stream: SocketStream) -> None:
+        peer = stream.extra(SocketAttribute.remote_address)
+        with self._cond:
+            conn = Connection(self, len(self._connections), (str(peer[0]), int(peer[1])))
+            self._connections.append(conn)
+            handler = self._handler
+            self._cond.notify_all()
+        await _Driver(self, stream, conn, handler).run()
+
+    # -- addresses --------------------------------------------------------------------------
+
+    @property
+    def scheme(self) -> str:
+        """``"ws"`` or ``"wss"``."""
+        return "wss" if self.options.tls else "ws"
+
+    @property
+    def host(self) -> str:
+        """The address the server listens on, e.g. ``127.0.0.1``."""
+        return self.options.host
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (picked by the kernel unless configured)."""
+        if self._port is None:
+            raise ServerError("the server is not started: it has no port yet")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """The server's URL, e.g. ``ws://127.0.0.1:54321``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    def url_for(self, path: str = "/") -> str:
+        """The URL of ``path`` on this server (a leading ``/`` is added when missing)."""
+        if not path.startswith("/"):
+            path = "/" + path
+        return self.url + path
+
+    # -- TLS --------------------------------------------------------------------------------
+
+    def _tls_server_context(self) -> ssl.SSLContext:
+        assert self._tls is not None
+        return self._tls.server_context
+
+    def _require_tls(self) -> TlsMaterial:
+        if self._tls is None or not self.options.tls:
+            raise ConfigError(
+                "this server is not a TLS server: use the wss_server fixture or "
+                "ws_server_factory(tls=True)"
+            )
+        return self._tls
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A new client-side ``ssl.SSLContext`` that trusts the certificate this server uses."""
+        return self._require_tls().client_context()
+
+    @property
+    def ca_path(self) -> Path:
+        """Path of a PEM file with the CA certificate, for clients configured by file or by
+        ``SSL_CERT_FILE``."""
+        return self._require_tls().ca_path
+
+    # -- behaviour --------------------------------------------------------------------------
+
+    def handler(self, fn: Handler) -> Handler:
+        """Run ``fn`` (an ``async`` function taking a :class:`WebSocket`) on each new connection.
+
+        Usable as a decorator. It applies to connections accepted after the call. When it
+        returns, the server closes the connection with 1000; when it raises, the server closes
+        with 1011 and the test fails at teardown with the traceback.
+        """
+        with self._cond:
+            self._handler = fn
+        return fn
+
+    # -- connections and waits ------------------------------------------------------------------
+
+    @property
+    def connections(self) -> tuple[Connection, ...]:
+        """Every connection accepted so far, in order."""
+        with self._cond:
+            return tuple(self._connections)
+
+    def _default_timeout(self, timeout: float | None) -> float:
+        return self.options.timeout if timeout is None else timeout
+
+    def _wait(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float | None,
+        awaited: Callable[[], str],
+        instead: Callable[[], str],
+    ) -> None:
+        limit = self._default_timeout(timeout)
+        with self._cond:
+            if self._cond.wait_for(predicate, limit):
+                return
+            # Build the message with the lock held so that it matches what the predicate saw.
+            what, seen = awaited(), instead()
+        hint = ""
+        if _in_event_loop():
+            hint = (
+                " (this blocking wait ran inside an event loop, which it blocks: in async tests "
+                "use the awaitable form, e.g. `await server.connection()`)"
+            )
+        raise WaitTimeout(f"timed out after {limit} s waiting for {what}; instead: {seen}{hint}")
+
+    async def _in_thread(self, fn: Callable[[], T]) -> T:
+        # A worker thread does the blocking wait so the caller's event loop (asyncio or trio)
+        # stays free; anyio picks the running backend itself.
+        return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
+
+    def _describe_connections(self) -> str:
+        if not self._connections:
+            return "no connection arrived"
+        return "; ".join(conn.describe() for conn in self._connections)
+
+    def wait_for_connection(self, index: int | None = None, timeout: float | None = None) -> Connection:
+        """Block until a connection arrives and return it.
+
+        Args:
+            index: which connection, from 0. By default, the next one that no earlier call to
+                this method (or :meth:`connection`) returned.
+            timeout: seconds to wait; the server's ``timeout`` option by default.
+
+        Raises:
+            WaitTimeout: no such connection arrived in time.
+        """
+        with self._cond:
+            wanted = self._handed_out if index is None else index
+        self._wait(
+            lambda: len(self._connections) > wanted,
+            timeout,
+            lambda: f"connection #{wanted} to {self.url}",
+            self._describe_connections,
+        )
+        with self._cond:
+            if index is None:
+                self._handed_out = max(self._handed_out, wanted + 1)
+            return self._connections[wanted]
+
+    async def connection(self, index: int | None = None, timeout: float | None = None) -> Connection:
+        """The awaitable form of :meth:`wait_for_connection`."""
+        return await self._in_thread(lambda: self.wait_for_connection(index, timeout))
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _record_error(self, where: str, exc: BaseException) -> None:
+        with self._cond:
+            self._errors.append((where, exc))
+            self._cond.notify_all()
+
+    @property
+    def violations(self) -> list[tuple[str, Violation]]:
+        """Every protocol rule the client broke, as ``(connection label, Violation)``."""
+        with self._cond:
+            return list(self._violations)
+
+    @property
+    def errors(self) -> list[tuple[str, BaseException]]:
+        """Exceptions raised by handlers (or by the server itself), as ``(where, exception)``."""
+        with self._cond:
+            return list(self._errors)
+
+    def check(self) -> None:
+        """Raise if a handler failed, or (in strict mode) if the client broke the protocol.
+
+        The fixtures call this at teardown, so a test never needs to.
+
+        Raises:
+            ServerError: a handler raised; the first exception is chained.
+            ClientViolationError: strict mode is on and the client broke a rule.
+        """
+        errors = self.errors
+        if errors:
+            where, first = errors[0]
+            text = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in errors)
+            raise ServerError(f"the mock server at {self.url} failed: {text}") from first
+        if self.options.strict and self.violations:
+            raise ClientViolationError(self.violations)
+
+    def __repr__(self) -> str:
+        state = self.url if self._port is not None else "not started"
+        return f"<MockServer {state}, {len(self._connections)} connection(s)>"
+
+
+def _in_event_loop() -> bool:
+    """Whether the calling thread is running an asyncio or trio event loop."""
+    import asyncio
+    import sys
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return True
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return False
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        return False
+    return True
