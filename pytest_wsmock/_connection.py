@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import WaitTimeout
-from ._protocol import Opcode, Request, Violation
+from ._protocol import Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
 
 if TYPE_CHECKING:
@@ -213,8 +213,9 @@ class Connection:
             return f"{len(got)} arrived: {list(got)!r}; {self.describe()}"
 
         self._server._wait(
-            lambda: sum(m.direction is Direction.CLIENT for m in self._messages) >= count
-            or self._ended,
+            lambda: (
+                sum(m.direction is Direction.CLIENT for m in self._messages) >= count or self._ended
+            ),
             timeout,
             lambda: f"{count} message(s) from the client on {self.label}",
             describe,

@@ -17,6 +17,7 @@ asks for (section 7.1.7). Every wait is bounded by the server's options.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import ssl
 import time
@@ -197,13 +198,12 @@ class _Driver:
                 extensions = params.header_value()
         headers = accept_headers(request.key, subprotocol=subprotocol, extensions=extensions)
         await self._send_response(101, headers, b"")
-        self.conn._update(
-            lambda: (
-                setattr(self.conn, "_subprotocol", subprotocol),
-                setattr(self.conn, "_extensions", extensions),
-            )
-            and None
-        )
+
+        def record() -> None:
+            self.conn._subprotocol = subprotocol
+            self.conn._extensions = extensions
+
+        self.conn._update(record)
 
     async def _reject(self, status: int, violations: list[Violation]) -> None:
         body = "".join(f"{v}\n" for v in violations).encode()
@@ -214,7 +214,9 @@ class _Driver:
         await self._send_response(status, headers, body)
         await self._drain_until_eof()
 
-    async def _send_response(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    async def _send_response(
+        self, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
         reason = reason_phrase(status)
         raw = build_response(status, reason, headers, body)
         await self.stream.send(raw)
@@ -419,10 +421,8 @@ class _Driver:
         self.read_scope.cancel()
         self.inbox_send.close()
         with anyio.CancelScope(shield=True):
-            try:
+            with contextlib.suppress(OSError, anyio.BrokenResourceError):
                 await self.stream.aclose()
-            except (OSError, anyio.BrokenResourceError):
-                pass
 
     def _finish(self) -> None:
         info = None
@@ -443,7 +443,14 @@ class _Driver:
 
         def finish() -> None:
             self.conn._close = info or CloseInfo(
-                None, False, None, "", False, None, "", self.tcp_closed_by or Direction.SERVER,
+                None,
+                False,
+                None,
+                "",
+                False,
+                None,
+                "",
+                self.tcp_closed_by or Direction.SERVER,
                 self.tcp_end,
             )
             self.conn._ended = True
@@ -556,7 +563,6 @@ class WebSocket:
     async def close(self, code: int | None = 1000, reason: str = "") -> None:
         """Run the closing handshake: send a close frame, wait for the client's, close TCP."""
         await self._driver.close(code, reason)
-
 
 
 def _written_headers(raw: bytes) -> Headers:

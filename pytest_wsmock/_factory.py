@@ -35,6 +35,7 @@ class ServerFactory:
     def close(self) -> None:
         """Stop every server, then raise the first server's failure (handler error, or client
         violation in strict mode)."""
+        __tracebackhide__ = True
         problems: list[WsmockError] = []
         for server in self.servers:
             try:

@@ -91,8 +91,14 @@ class ServerOptions:
             raise ConfigError(
                 f"wsmock option backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
             )
-        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port < 2**16:
-            raise ConfigError(f"wsmock option port must be an int from 0 to 65535, got {self.port!r}")
+        if (
+            isinstance(self.port, bool)
+            or not isinstance(self.port, int)
+            or not 0 <= self.port < 2**16
+        ):
+            raise ConfigError(
+                f"wsmock option port must be an int from 0 to 65535, got {self.port!r}"
+            )
         _check_loopback(self.host)
         return self
 

@@ -92,6 +92,7 @@ def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]
 
     factory = ServerFactory(defaults, tls)
     yield factory
+    __tracebackhide__ = True
     factory.close()
 
 

@@ -1,4 +1,4 @@
-"""Immutable records of what happened on a connection: frames, messages, the handshake, the close."""
+"""Immutable records of a connection: frames, messages, the handshake response, the close."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ class Frame:
         """The set bits as a short string, e.g. ``"fin rsv1 masked"``."""
         names = ("fin", "rsv1", "rsv2", "rsv3", "masked")
         values = (self.fin, self.rsv1, self.rsv2, self.rsv3, self.masked)
-        return " ".join(name for name, value in zip(names, values) if value) or "-"
+        return " ".join(name for name, value in zip(names, values, strict=True) if value) or "-"
 
     def __repr__(self) -> str:
         return (
@@ -128,7 +128,7 @@ class Message:
 
     @property
     def text(self) -> str:
-        """The message decoded as UTF-8 (text messages are valid UTF-8 by the time they are here)."""
+        """The message decoded as UTF-8 (a text message is valid UTF-8 once recorded)."""
         return self.data.decode("utf-8", errors="replace")
 
     @property

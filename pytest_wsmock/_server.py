@@ -46,8 +46,7 @@ class _Portals:
         with self._lock:
             if backend not in self._portals:
                 manager = anyio.from_thread.start_blocking_portal(backend)
-                portal = manager.__enter__()
-                self._portals[backend] = (manager, portal)
+                self._portals[backend] = (manager, manager.__enter__())
             portal: anyio.from_thread.BlockingPortal = self._portals[backend][1]
             return portal
 
@@ -256,7 +255,9 @@ class MockServer:
             return "no connection arrived"
         return "; ".join(conn.describe() for conn in self._connections)
 
-    def wait_for_connection(self, index: int | None = None, timeout: float | None = None) -> Connection:
+    def wait_for_connection(
+        self, index: int | None = None, timeout: float | None = None
+    ) -> Connection:
         """Block until a connection arrives and return it.
 
         Args:
@@ -280,7 +281,9 @@ class MockServer:
                 self._handed_out = max(self._handed_out, wanted + 1)
             return self._connections[wanted]
 
-    async def connection(self, index: int | None = None, timeout: float | None = None) -> Connection:
+    async def connection(
+        self, index: int | None = None, timeout: float | None = None
+    ) -> Connection:
         """The awaitable form of :meth:`wait_for_connection`."""
         return await self._in_thread(lambda: self.wait_for_connection(index, timeout))
 
@@ -312,9 +315,10 @@ class MockServer:
             ServerError: a handler raised; the first exception is chained.
             ClientViolationError: strict mode is on and the client broke a rule.
         """
+        __tracebackhide__ = True
         errors = self.errors
         if errors:
-            where, first = errors[0]
+            first = errors[0][1]
             text = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in errors)
             raise ServerError(f"the mock server at {self.url} failed: {text}") from first
         if self.options.strict and self.violations:
