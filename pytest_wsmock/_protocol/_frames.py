@@ -72,9 +72,10 @@ def apply_mask(data: bytes | bytearray, key: bytes) -> bytes:
     Masking and unmasking are the same operation. Large inputs are split in
     four byte-strided slices, each mapped through a 256-byte XOR table with
     `bytes.translate` (C speed, no per-byte Python loop); small inputs use one
-    big-integer XOR, which has less overhead. Measured on the development
-    machine for 1 MiB: about 450 MB/s, roughly 50 times a per-byte loop
-    (``benchmarks/bench_mask.py``).
+    big-integer XOR, which has less overhead. Measured for 1 MiB with
+    ``benchmarks/bench_mask.py`` on a shared 2-core development machine:
+    350-650 MB/s, about 30 times a per-byte Python loop (websockets' C
+    speedup is about 100 times faster still; we stay pure Python on purpose).
 
     Args:
         data: Bytes to mask or unmask.
@@ -95,9 +96,10 @@ def apply_mask(data: bytes | bytearray, key: bytes) -> bytes:
         repeats, rest = divmod(size, 4)
         stream = key * repeats + key[:rest]
         return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
-    result = bytearray(size)
+    # Slicing the bytearray copy (rather than ``data``) measured about 30% faster.
+    result = bytearray(data)
     for index in range(4):
-        result[index::4] = data[index::4].translate(_xor_table(key[index]))
+        result[index::4] = result[index::4].translate(_xor_table(key[index]))
     return bytes(result)
 
 

@@ -32,7 +32,6 @@ __all__ = [
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 _HANDSHAKE_RFC = "RFC 6455 section 4.2.1"
-_HTTP_RFC = "RFC 9112 section 2.2"
 
 # token = 1*tchar (RFC 9110 section 5.6.2).
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -377,7 +376,7 @@ class RequestParser:
         return Violation(
             "request-line-too-long",
             f"request line of {size} bytes or more, over the limit of {self.max_line}",
-            _HTTP_RFC,
+            "RFC 9112 section 3",  # a server answers an over-long request-target with 414
             status=414,
         )
 
