@@ -13,6 +13,7 @@ from ._protocol import Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
 
 if TYPE_CHECKING:
+    from ._handshakes import Handshake
     from ._server import MockServer
 
 T = TypeVar("T")
@@ -47,7 +48,10 @@ class Connection:
         self._violations: list[Violation] = []
         self._close: CloseInfo | None = None
         self._ended = False
+        self._handshake_done = False
         self._tls_error: str | None = None
+        self._handshake: Handshake | None = None
+        self._origin_allowed: bool | None = None
         self._notes: list[str] = []
 
     # -- what the test reads ----------------------------------------------------------------
@@ -75,6 +79,17 @@ class Connection:
     def accepted(self) -> bool:
         """Whether the server answered the handshake with ``101 Switching Protocols``."""
         return self._response is not None and self._response.status == 101
+
+    @property
+    def handshake(self) -> Handshake | None:
+        """The handshake outcome the server applied to this connection."""
+        return self._handshake
+
+    @property
+    def origin_allowed(self) -> bool | None:
+        """With an origin allow-list: whether the request's ``Origin`` was allowed (``None``
+        when the outcome has no allow-list)."""
+        return self._origin_allowed
 
     @property
     def subprotocol(self) -> str | None:

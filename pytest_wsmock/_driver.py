@@ -1,37 +1,45 @@
 """Drives one connection in the server thread: TLS, opening handshake, frames, closing handshake.
 
-Theory of operation. A connection goes through four states, and ``_Driver.state`` is the only
+Theory of operation. A connection goes through these states, and ``_Driver.state`` is the only
 place that says which one it is in:
 
-    HANDSHAKE  reading the request and writing the response
-    OPEN       frames flow both ways; a reader task parses client frames and records them,
+    HANDSHAKE  reading the request and carrying out the handshake outcome
+    OPEN       frames flow both ways: the reader task parses client frames and records them,
                a handler task (if any) gets the client's messages and sends its own
-    CLOSING    a close frame was sent or received, waiting for the other side's one or for TCP
+    CLOSING    the server sent a close frame and waits for the client's one
+    DRAINING   the server shut down its side of TCP (FIN) and reads until the client's FIN
     CLOSED     TCP is closed on our side; the record is final
 
-The reader answers pings with pongs and a close frame with a close frame, then closes TCP first
-(RFC 6455 section 7.1.1: the server closes the TCP connection). When the client breaks the
-protocol, the violation is recorded and the connection is failed with the close code the RFC
-asks for (section 7.1.7). Every wait is bounded by the server's options.
+The reader answers pings with pongs and a close frame with a close frame, then shuts down TCP
+first (RFC 6455 section 7.1.1: the server closes the TCP connection first) and reads on until
+the client's FIN, so that no byte it sent goes unrecorded and no unread byte turns our close
+into an RST. When the client breaks the protocol, the violation is recorded and the connection
+is failed with the close code the RFC asks for (section 7.1.7). Every wait is bounded: the
+reader's cancel scope gets a deadline (``close_timeout``) as soon as the server stops waiting
+for frames, and the server's teardown cancels everything else.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import socket
 import ssl
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import ByteStream
+from anyio.abc import ByteStream, SocketAttribute
 from anyio.streams.tls import TLSStream
 
 from ._connection import Connection
 from ._errors import ConnectionClosed
+from ._handshakes import Handshake
 from ._protocol import (
     CloseEvent,
+    DeflateParams,
     FrameDecoder,
     Headers,
     MessageAssembler,
@@ -43,12 +51,12 @@ from ._protocol import (
     Request,
     RequestParser,
     Violation,
-    accept_headers,
     build_close_payload,
     build_response,
     check_request,
     encode_frame,
     negotiate_deflate,
+    parse_extensions,
     reason_phrase,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message, TcpEnd
@@ -67,7 +75,12 @@ class State(enum.Enum):
     HANDSHAKE = "handshake"
     OPEN = "open"
     CLOSING = "closing"
+    DRAINING = "draining"
     CLOSED = "closed"
+
+
+#: States in which the server may still write frames.
+_CAN_SEND = frozenset({State.OPEN, State.CLOSING})
 
 
 class _Driver:
@@ -77,12 +90,15 @@ class _Driver:
         stream: ByteStream,
         conn: Connection,
         handler: Handler | None,
+        outcome: Handshake,
     ) -> None:
         self.server = server
         self.options = server.options
+        self.socket_stream = stream
         self.stream = stream
         self.conn = conn
         self.handler = handler
+        self.outcome = outcome
         self.state = State.HANDSHAKE
         self.deflate: PerMessageDeflate | None = None
         self.write_lock = anyio.Lock()
@@ -96,7 +112,7 @@ class _Driver:
         self.tcp_closed_by: Direction | None = None
         self.tcp_end: TcpEnd = "fin"
         self.read_scope = anyio.CancelScope()
-        self.client_close_received = anyio.Event()
+        self.reader_done = anyio.Event()
 
     # -- the whole life -----------------------------------------------------------------------
 
@@ -117,7 +133,7 @@ class _Driver:
             self.server._record_error(self.conn.label, exc)
         finally:
             with anyio.CancelScope(shield=True):
-                await self._close_tcp(by=Direction.SERVER)
+                await self._abort()
                 self._finish()
 
     async def _tls_handshake(self) -> bool:
@@ -128,25 +144,33 @@ class _Driver:
                     self.stream, server_side=True, ssl_context=context, standard_compatible=False
                 )
         except (ssl.SSLError, OSError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
-            cause = exc.__cause__ or exc
-            self.conn._update(lambda: setattr(self.conn, "_tls_error", f"{cause}"))
+            self._set_tls_error(f"{exc.__cause__ or exc}")
             return False
         except TimeoutError:
-            self.conn._update(
-                lambda: setattr(
-                    self.conn,
-                    "_tls_error",
-                    f"the client did not finish the TLS handshake within "
-                    f"{self.options.handshake_timeout} s",
-                )
+            self._set_tls_error(
+                f"the client did not finish the TLS handshake within "
+                f"{self.options.handshake_timeout} s (handshake_timeout)"
             )
             return False
         return True
 
+    def _set_tls_error(self, text: str) -> None:
+        def record() -> None:
+            self.conn._tls_error = text
+
+        self.conn._update(record)
+
     # -- opening handshake ----------------------------------------------------------------------
 
     async def _opening_handshake(self) -> bytes | None:
-        """Read the request and answer it; the bytes after the request head, or None if failed."""
+        """Read the request and carry out the outcome; the bytes after the request head when
+        the connection is now open, or None when it is not."""
+        outcome = self.outcome
+        if outcome.action == "close-before-request":
+            self._note("handshake outcome close-before-request: closed TCP before reading")
+            self._handshake_over()
+            await self._shutdown_and_drain()
+            return None
         parser = RequestParser(max_head=self.options.max_header_size)
         result: Request | Violation | None = None
         with anyio.move_on_after(self.options.handshake_timeout):
@@ -159,8 +183,7 @@ class _Driver:
                         "the client closed TCP before sending a complete handshake request"
                         + (" (reset)" if reset else "")
                     )
-                    self.tcp_closed_by = Direction.CLIENT
-                    self.tcp_end = "rst" if reset else "fin"
+                    self._client_closed_tcp("rst" if reset else "fin")
                     return None
                 result = parser.feed(data)
         if result is None:
@@ -182,28 +205,96 @@ class _Driver:
             status = 426 if any(v.status == 426 for v in violations) else 400
             await self._reject(status, violations)
             return None
-        await self._accept(request)
+        outcome = self._check_origin(request, outcome)
+        if not await self._carry_out(request, outcome):
+            return None
         return parser.trailing
 
-    async def _accept(self, request: Request) -> None:
-        assert request.key is not None  # check_request made sure
+    def _check_origin(self, request: Request, outcome: Handshake) -> Handshake:
+        if outcome.allowed_origins is None:
+            return outcome
+        allowed = request.origin is not None and request.origin in outcome.allowed_origins
+        self.conn._update(lambda: setattr(self.conn, "_origin_allowed", allowed))
+        if allowed:
+            return outcome
+        # RFC 6455 section 4.2.2 and 10.2: refuse an origin we do not trust with 403.
+        shown = "no Origin header" if request.origin is None else f"Origin {request.origin!r}"
+        return Handshake.reject(
+            403, body=f"{shown} is not in the allow-list {list(outcome.allowed_origins)}\n"
+        ).named("forbidden-origin")
+
+    async def _carry_out(self, request: Request, outcome: Handshake) -> bool:
+        """Write what ``outcome`` says; True when the connection is now open."""
+        if outcome.action == "close-after-request":
+            self._handshake_over()
+            await self._shutdown_and_drain()
+            return False
+        if outcome.action == "reset-after-request":
+            self._handshake_over()
+            await self._reset()
+            return False
+        if outcome.action == "never-respond":
+            self._handshake_over()
+            await self._read_until_eof()
+            return False
+        if outcome.delay:
+            await anyio.sleep(outcome.delay)
+        if outcome.action == "garbage":
+            await self._write(outcome.garbage, outcome)
+            self._handshake_over()
+            await self._shutdown_and_drain()
+            return False
         subprotocol = next(
             (p for p in request.subprotocols if p in self.options.subprotocols), None
         )
-        extensions = None
-        if self.options.deflate:
-            params = negotiate_deflate(request.extensions)
-            if params is not None:
-                self.deflate = PerMessageDeflate(params)
-                extensions = params.header_value()
-        headers = accept_headers(request.key, subprotocol=subprotocol, extensions=extensions)
-        await self._send_response(101, headers, b"")
+        params = negotiate_deflate(request.extensions) if self.options.deflate else None
+        rendered = outcome.render(
+            request,
+            auto_subprotocol=subprotocol,
+            auto_extensions=params.header_value() if params else None,
+            base_url=self.server.url,
+        )
+        raw = build_response(
+            rendered.status,
+            rendered.reason,
+            rendered.headers,
+            rendered.body,
+            http_version=rendered.http_version,
+        )
+        if outcome.truncate_at is not None:
+            await self._write(raw[: outcome.truncate_at], outcome)
+            self._note(f"wrote {outcome.truncate_at} of {len(raw)} response bytes, then closed")
+            self._handshake_over()
+            await self._shutdown_and_drain()
+            return False
+        await self._write(raw, outcome)
+        response = HandshakeResponse(
+            rendered.status, rendered.reason, _written_headers(raw), rendered.body, raw
+        )
 
         def record() -> None:
-            self.conn._subprotocol = subprotocol
-            self.conn._extensions = extensions
+            self.conn._response = response
+            if rendered.status == 101:
+                self.conn._subprotocol = rendered.subprotocol
+                self.conn._extensions = rendered.extensions
+            self.conn._handshake_done = True
 
         self.conn._update(record)
+        if rendered.status != 101:
+            await self._shutdown_and_drain()
+            return False
+        self.deflate = _deflate_for(rendered.extensions)
+        return True
+
+    async def _write(self, data: bytes, outcome: Handshake) -> None:
+        """Write handshake bytes, in one piece or trickled as the outcome says."""
+        if outcome.chunk_size is None:
+            await self.stream.send(data)
+            return
+        for start in range(0, len(data), outcome.chunk_size):
+            if start and outcome.chunk_interval:
+                await anyio.sleep(outcome.chunk_interval)
+            await self.stream.send(data[start : start + outcome.chunk_size])
 
     async def _reject(self, status: int, violations: list[Violation]) -> None:
         body = "".join(f"{v}\n" for v in violations).encode()
@@ -211,17 +302,17 @@ class _Driver:
         if status == 426:
             # RFC 6455 section 4.4: tell the client which versions we speak.
             headers.append(("Sec-WebSocket-Version", "13"))
-        await self._send_response(status, headers, body)
-        await self._drain_until_eof()
-
-    async def _send_response(
-        self, status: int, headers: list[tuple[str, str]], body: bytes
-    ) -> None:
         reason = reason_phrase(status)
         raw = build_response(status, reason, headers, body)
         await self.stream.send(raw)
         response = HandshakeResponse(status, reason, _written_headers(raw), body, raw)
-        self.conn._update(lambda: setattr(self.conn, "_response", response))
+
+        def record() -> None:
+            self.conn._response = response
+            self.conn._handshake_done = True
+
+        self.conn._update(record)
+        await self._shutdown_and_drain()
 
     # -- frames ---------------------------------------------------------------------------------
 
@@ -233,109 +324,117 @@ class _Driver:
             deflate=self.deflate,
         )
         data = trailing
-        with self.read_scope:
-            while True:
-                if data:
-                    for item in decoder.feed(data):
-                        if isinstance(item, Violation):
-                            if await self._client_violation(item):
-                                return
-                            continue
-                        now = time.monotonic()
-                        self.conn._record_frame(
-                            Frame(
-                                Direction.CLIENT,
-                                item.opcode,
-                                item.fin,
-                                item.rsv1,
-                                item.rsv2,
-                                item.rsv3,
-                                item.masked,
-                                item.mask_key,
-                                item.payload,
-                                item.header,
-                                now,
-                            )
-                        )
-                        for event in assembler.receive(item):
-                            if await self._on_event(event, now):
-                                return
-                try:
-                    data = await self.stream.receive(_RECEIVE_SIZE)
-                except anyio.EndOfStream:
-                    self._client_closed_tcp("fin")
-                    return
-                except anyio.BrokenResourceError:
-                    self._client_closed_tcp("rst")
-                    return
+        try:
+            with self.read_scope:
+                while True:
+                    if data:
+                        await self._on_data(data, decoder, assembler)
+                    try:
+                        data = await self.stream.receive(_RECEIVE_SIZE)
+                    except anyio.EndOfStream:
+                        self._client_closed_tcp("fin")
+                        return
+                    except anyio.BrokenResourceError:
+                        self._client_closed_tcp("rst")
+                        return
+                    except ssl.SSLError as exc:
+                        self._tls_failed(exc)
+                        return
+            if self.read_scope.cancelled_caught and self.state is State.CLOSING:
+                self._note(
+                    f"the client did not answer the server's close frame within "
+                    f"{self.options.close_timeout} s (close_timeout); the server closed TCP"
+                )
+            elif self.read_scope.cancelled_caught and self.state is State.DRAINING:
+                self._note(
+                    f"the client did not close TCP within {self.options.close_timeout} s "
+                    f"(close_timeout) after the server's FIN; the server closed the socket"
+                )
+        finally:
+            self.reader_done.set()
+
+    async def _on_data(
+        self, data: bytes, decoder: FrameDecoder, assembler: MessageAssembler
+    ) -> None:
+        for item in decoder.feed(data):
+            if isinstance(item, Violation):
+                await self._client_violation(item)
+                continue
+            now = time.monotonic()
+            self.conn._record_frame(
+                Frame(
+                    Direction.CLIENT,
+                    item.opcode,
+                    item.fin,
+                    item.rsv1,
+                    item.rsv2,
+                    item.rsv3,
+                    item.masked,
+                    item.mask_key,
+                    item.payload,
+                    item.header,
+                    now,
+                )
+            )
+            for event in assembler.receive(item):
+                await self._on_event(event, now)
+
+    def _tls_failed(self, exc: ssl.SSLError) -> None:
+        """A TLS alert or bad record from the client ends the connection like a TCP close.
+
+        After our FIN (we send no close_notify) some TLS clients answer with an alert; that is
+        the client closing, not a failure."""
+        if self.state is State.DRAINING:
+            self._client_closed_tcp("fin")
+            return
+        self._note(f"TLS error while reading: {exc}")
+        self._client_closed_tcp("rst")
 
     def _client_closed_tcp(self, how: TcpEnd) -> None:
         if self.tcp_closed_by is None:
             self.tcp_closed_by = Direction.CLIENT
             self.tcp_end = how
 
-    async def _on_event(self, event: object, now: float) -> bool:
-        """Act on one event from the assembler; True when the connection is over."""
+    async def _on_event(self, event: object, now: float) -> None:
         if isinstance(event, MessageEvent):
             message = Message(
                 Direction.CLIENT, event.opcode, event.data, event.compressed, event.frames, now
             )
             self.conn._record_message(message)
-            if self.handler is not None:
+            if self.handler is not None and self.state is State.OPEN:
                 self.inbox_send.send_nowait(message)
         elif isinstance(event, PingEvent):
             self.conn._update(lambda: self.conn._pings.append(event.payload))
-            if self.server_close is None:
+            if self.state in _CAN_SEND and self.server_close is None:
                 await self.send_frame(Opcode.PONG, event.payload)
         elif isinstance(event, PongEvent):
             self.conn._update(lambda: self.conn._pongs.append(event.payload))
         elif isinstance(event, CloseEvent):
             await self._on_client_close(event)
-            return True
         elif isinstance(event, Violation):
-            return await self._client_violation(event)
-        return False
+            await self._client_violation(event)
 
     async def _on_client_close(self, event: CloseEvent) -> None:
+        if self.client_close is not None or self.state not in _CAN_SEND:
+            return
         self.client_close = (event.code, event.reason)
-        self.client_close_received.set()
         if self.initiator is None:
             self.initiator = Direction.CLIENT
-        self.state = State.CLOSING
         if self.server_close is None:
             # RFC 6455 section 5.5.1: answer with a close frame, echoing the status code.
             await self._send_close(event.code, "")
-        await self._close_tcp(by=Direction.SERVER)
+        await self._shutdown()
 
-    async def _client_violation(self, violation: Violation) -> bool:
-        """Record a rule the client broke; True when it ended the connection."""
+    async def _client_violation(self, violation: Violation) -> None:
         self.conn._record_violation(violation)
-        if not violation.fatal:
-            return False
+        if not violation.fatal or self.state not in _CAN_SEND:
+            return
         # RFC 6455 section 7.1.7: fail the connection, with the close code the rule names.
         if self.server_close is None:
             if self.initiator is None:
                 self.initiator = Direction.SERVER
             await self._send_close(violation.close_code or 1002, violation.kind[:100])
-        self.state = State.CLOSING
-        await self._drain_until_eof()
-        return True
-
-    async def _drain_until_eof(self) -> None:
-        """Read and drop bytes until the client closes TCP or close_timeout passes.
-
-        Closing a socket with unread bytes in its buffer makes the kernel send RST, which would
-        hide our close frame or response from the client; draining first gives it a clean FIN.
-        """
-        with anyio.move_on_after(self.options.close_timeout):
-            try:
-                while True:
-                    await self.stream.receive(_RECEIVE_SIZE)
-            except anyio.EndOfStream:
-                self._client_closed_tcp("fin")
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self._client_closed_tcp("rst")
-        await self._close_tcp(by=Direction.SERVER)
+        await self._shutdown()
 
     # -- writing --------------------------------------------------------------------------------
 
@@ -351,111 +450,157 @@ class _Driver:
         """Write one unmasked frame and record it (and the message it completes, if any)."""
         data = encode_frame(opcode, payload, fin=fin, rsv1=rsv1)
         async with self.write_lock:
-            if self.state is State.CLOSED:
-                raise ConnectionClosed(
-                    f"cannot send {Opcode(opcode).name} on {self.conn.label}: it has closed",
-                    *(self.client_close or (None, "")),
-                )
-            try:
-                await self.stream.send(data)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
-                raise ConnectionClosed(
-                    f"cannot send {Opcode(opcode).name} on {self.conn.label}: "
-                    f"the connection broke ({exc!r})"
-                ) from exc
-            now = time.monotonic()
-            header = data[: len(data) - len(payload)]
-            frame = Frame(
-                Direction.SERVER, opcode, fin, rsv1, False, False, False, None, payload, header, now
+            await self._send_locked(data, opcode, payload, fin, rsv1, message)
+
+    async def _send_locked(
+        self,
+        data: bytes,
+        opcode: int,
+        payload: bytes,
+        fin: bool,
+        rsv1: bool,
+        message: Message | None,
+    ) -> None:
+        if self.state not in _CAN_SEND:
+            raise ConnectionClosed(
+                f"cannot send {Opcode(opcode).name} on {self.conn.label}: it is {self.state.value}",
+                *(self.client_close or (None, "")),
             )
-            self.conn._record_frame(frame)
-            if message is not None:
-                self.conn._record_message(
-                    Message(
-                        Direction.SERVER,
-                        message.opcode,
-                        message.data,
-                        message.compressed,
-                        message.frames,
-                        now,
-                    )
+        try:
+            await self.stream.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise ConnectionClosed(
+                f"cannot send {Opcode(opcode).name} on {self.conn.label}: "
+                f"the connection broke ({exc!r})"
+            ) from exc
+        now = time.monotonic()
+        header = data[: len(data) - len(payload)]
+        frame = Frame(
+            Direction.SERVER, opcode, fin, rsv1, False, False, False, None, payload, header, now
+        )
+        self.conn._record_frame(frame)
+        if message is not None:
+            self.conn._record_message(
+                Message(
+                    Direction.SERVER,
+                    message.opcode,
+                    message.data,
+                    message.compressed,
+                    message.frames,
+                    now,
                 )
+            )
 
     async def send_message(self, opcode: Opcode, data: bytes, compress: bool | None) -> None:
         use_deflate = self.deflate is not None and compress is not False
-        payload = data
-        if use_deflate:
-            assert self.deflate is not None
-            async with self.write_lock:  # keep the compression context in wire order
-                payload = self.deflate.compress(data)
         message = Message(Direction.SERVER, opcode, data, use_deflate, 1, 0.0)
-        await self.send_frame(opcode, payload, rsv1=use_deflate, message=message)
+        async with self.write_lock:
+            # Compress under the lock so the shared compression context follows wire order.
+            payload = self.deflate.compress(data) if use_deflate and self.deflate else data
+            frame = encode_frame(opcode, payload, rsv1=use_deflate)
+            await self._send_locked(frame, opcode, payload, True, use_deflate, message)
 
     async def _send_close(self, code: int | None, reason: str) -> None:
         self.server_close = (code, reason)
         await self.send_frame(Opcode.CLOSE, build_close_payload(code, reason))
 
     async def close(self, code: int | None, reason: str) -> None:
-        """Start (or finish) the closing handshake from the server's side."""
-        if self.state is State.CLOSED or self.server_close is not None:
-            return
-        if self.initiator is None:
-            self.initiator = Direction.SERVER
-        self.state = State.CLOSING
-        await self._send_close(code, reason)
-        with anyio.move_on_after(self.options.close_timeout):
-            await self.client_close_received.wait()
-        if not self.client_close_received.is_set():
-            self._note(
-                f"the client did not answer the server's close frame within "
-                f"{self.options.close_timeout} s (close_timeout); the server closed TCP"
-            )
-        await self._close_tcp(by=Direction.SERVER)
+        """Start the closing handshake from the server's side; return when the reader is done
+        (the client answered and TCP is closed, or close_timeout ran out)."""
+        if self.state is State.OPEN and self.server_close is None:
+            if self.initiator is None:
+                self.initiator = Direction.SERVER
+            await self._send_close(code, reason)
+            self.state = State.CLOSING
+            # The reader finishes the handshake when the client's close frame comes; if it
+            # does not come in time, the reader's deadline ends the connection.
+            self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+        await self.reader_done.wait()
 
-    async def _close_tcp(self, *, by: Direction) -> None:
+    # -- closing TCP ----------------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        """Send our FIN (after every queued byte) and let the reader run on until the client's
+        FIN, for at most close_timeout."""
+        if self.state in (State.DRAINING, State.CLOSED):
+            return
+        self.state = State.DRAINING
+        self.inbox_send.close()
+        if self.tcp_closed_by is None:
+            self.tcp_closed_by = Direction.SERVER
+        with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            # On the TCP stream, under TLS too: TLS 1.2 streams refuse send_eof, and we do not
+            # send close_notify (clients are told so by standard_compatible=False).
+            await self.socket_stream.send_eof()
+        self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+
+    async def _shutdown_and_drain(self) -> None:
+        """Half-close, then read and drop bytes until the client's FIN (handshake phase)."""
+        await self._shutdown()
+        with anyio.move_on_after(self.options.close_timeout):
+            await self._read_until_eof()
+
+    async def _read_until_eof(self) -> None:
+        try:
+            while True:
+                await self.stream.receive(_RECEIVE_SIZE)
+        except anyio.EndOfStream:
+            self._client_closed_tcp("fin")
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            self._client_closed_tcp("rst")
+        except ssl.SSLError as exc:
+            self._tls_failed(exc)
+
+    async def _reset(self) -> None:
+        """Abortive close: SO_LINGER with a zero timeout makes close() send RST."""
+        raw = self.socket_stream.extra(SocketAttribute.raw_socket)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if self.tcp_closed_by is None:
+            self.tcp_closed_by = Direction.SERVER
+            self.tcp_end = "rst"
+        await self._abort()
+
+    async def _abort(self) -> None:
         if self.state is State.CLOSED:
             return
-        self.state = State.CLOSED
         if self.tcp_closed_by is None:
-            self.tcp_closed_by = by
+            self.tcp_closed_by = Direction.SERVER
+        self.state = State.CLOSED
         self.read_scope.cancel()
         self.inbox_send.close()
-        with anyio.CancelScope(shield=True):
-            with contextlib.suppress(OSError, anyio.BrokenResourceError):
-                await self.stream.aclose()
+        with (
+            anyio.CancelScope(shield=True),
+            contextlib.suppress(OSError, anyio.BrokenResourceError),
+        ):
+            await self.stream.aclose()
 
     def _finish(self) -> None:
-        info = None
-        if self.conn._request is not None and self.conn.accepted:
-            client = self.client_close or (None, "")
-            server = self.server_close or (None, "")
-            info = CloseInfo(
-                initiator=self.initiator,
-                client_sent=self.client_close is not None,
-                client_code=client[0],
-                client_reason=client[1],
-                server_sent=self.server_close is not None,
-                server_code=server[0],
-                server_reason=server[1],
-                tcp_closed_by=self.tcp_closed_by or Direction.SERVER,
-                tcp_end=self.tcp_end,
-            )
+        self.inbox_send.close()
+        self.inbox.close()
+        client = self.client_close or (None, "")
+        server = self.server_close or (None, "")
+        info = CloseInfo(
+            initiator=self.initiator,
+            client_sent=self.client_close is not None,
+            client_code=client[0],
+            client_reason=client[1],
+            server_sent=self.server_close is not None,
+            server_code=server[0],
+            server_reason=server[1],
+            tcp_closed_by=self.tcp_closed_by or Direction.SERVER,
+            tcp_end=self.tcp_end,
+        )
 
         def finish() -> None:
-            self.conn._close = info or CloseInfo(
-                None,
-                False,
-                None,
-                "",
-                False,
-                None,
-                "",
-                self.tcp_closed_by or Direction.SERVER,
-                self.tcp_end,
-            )
+            self.conn._close = info
             self.conn._ended = True
+            self.conn._handshake_done = True
 
         self.conn._update(finish)
+
+    def _handshake_over(self) -> None:
+        """The server has acted on the opening handshake: waits for the connection return."""
+        self.conn._update(lambda: setattr(self.conn, "_handshake_done", True))
 
     def _note(self, text: str) -> None:
         self.conn._update(lambda: self.conn._notes.append(text))
@@ -467,14 +612,47 @@ class _Driver:
         try:
             await handler(websocket)
         except ConnectionClosed:
-            pass  # the client went away; the record shows how
+            return  # the client went away; the record shows how
         except Exception as exc:
-            self.server._record_error(
-                f"handler {getattr(handler, '__name__', handler)!s} on {self.conn.label}", exc
-            )
+            name = getattr(handler, "__name__", repr(handler))
+            self.server._record_error(f"handler {name} on {self.conn.label}", exc)
             await self.close(1011, "handler error")
             return
         await self.close(1000, "")
+
+
+def _written_headers(raw: bytes) -> Headers:
+    """The headers of a response we built, read back from its bytes: what was really written."""
+    head = raw.partition(b"\r\n\r\n")[0]
+    items = []
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.decode("latin-1").partition(":")
+        items.append((name, value.strip()))
+    return Headers(items)
+
+
+def _deflate_for(extensions: str | None) -> PerMessageDeflate | None:
+    """The compression our side uses after answering with ``extensions`` (best effort for
+    deliberately odd answers: unknown or invalid parameters are ignored)."""
+    if not extensions:
+        return None
+    offers = parse_extensions([extensions])
+    if not offers or offers[0].name != "permessage-deflate":
+        return None
+    values = dict(offers[0].params)
+
+    def bits(name: str) -> int | None:
+        value = values.get(name)
+        return int(value) if value and value.isdigit() and 8 <= int(value) <= 15 else None
+
+    return PerMessageDeflate(
+        DeflateParams(
+            server_no_context_takeover="server_no_context_takeover" in values,
+            client_no_context_takeover="client_no_context_takeover" in values,
+            server_max_window_bits=bits("server_max_window_bits"),
+            client_max_window_bits=bits("client_max_window_bits"),
+        )
+    )
 
 
 class WebSocket:
@@ -563,13 +741,3 @@ class WebSocket:
     async def close(self, code: int | None = 1000, reason: str = "") -> None:
         """Run the closing handshake: send a close frame, wait for the client's, close TCP."""
         await self._driver.close(code, reason)
-
-
-def _written_headers(raw: bytes) -> Headers:
-    """The headers of a response we built, read back from its bytes: what was really written."""
-    head = raw.partition(b"\r\n\r\n")[0]
-    items = []
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.decode("latin-1").partition(":")
-        items.append((name, value.strip()))
-    return Headers(items)

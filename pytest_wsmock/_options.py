@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ConfigError
+from ._handshakes import Handshake, check_outcomes
 
 BACKENDS = ("asyncio", "trio")
 
@@ -41,6 +42,8 @@ class ServerOptions:
             (ini ``wsmock_max_header_size``, default 64 KiB).
         backend: anyio backend that runs the server thread, ``asyncio`` or ``trio``
             (ini ``wsmock_backend``, default ``asyncio``).
+        handshake: how to answer opening handshakes: one :class:`Handshake` or a sequence, one
+            per connection, the last repeating (default: a correct accept).
     """
 
     host: str = "127.0.0.1"
@@ -55,6 +58,7 @@ class ServerOptions:
     max_message_size: int = 64 * 2**20
     max_header_size: int = 64 * 2**10
     backend: str = "asyncio"
+    handshake: tuple[Handshake, ...] = ()
 
     @classmethod
     def names(cls) -> list[str]:
@@ -69,6 +73,8 @@ class ServerOptions:
                 f"unknown wsmock option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                 f"valid options are: {', '.join(self.names())}"
             )
+        if "handshake" in changes:
+            changes["handshake"] = check_outcomes(changes["handshake"])
         if "subprotocols" in changes:
             changes["subprotocols"] = _as_str_tuple("subprotocols", changes["subprotocols"])
         return dataclasses.replace(self, **changes)._checked()

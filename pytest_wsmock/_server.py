@@ -20,6 +20,7 @@ from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 from ._connection import Connection
 from ._driver import Handler, _Driver
 from ._errors import ClientViolationError, ConfigError, ServerError, WaitTimeout
+from ._handshakes import Handshake, check_outcomes
 from ._options import ServerOptions
 from ._protocol import Violation
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _STOP_TIMEOUT = 10.0
+_ACCEPT = Handshake()
 
 
 class _Portals:
@@ -84,6 +86,7 @@ class MockServer:
         self._violations: list[tuple[str, Violation]] = []
         self._errors: list[tuple[str, BaseException]] = []
         self._handler: Handler | None = None
+        self._outcomes: tuple[Handshake, ...] = ()
         self._handed_out = 0
         self._port: int | None = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
@@ -142,8 +145,16 @@ class MockServer:
             conn = Connection(self, len(self._connections), (str(peer[0]), int(peer[1])))
             self._connections.append(conn)
             handler = self._handler
+            outcome = self._outcome_for(conn.index)
+            conn._handshake = outcome
             self._cond.notify_all()
-        await _Driver(self, stream, conn, handler).run()
+        await _Driver(self, stream, conn, handler, outcome).run()
+
+    def _outcome_for(self, index: int) -> Handshake:
+        outcomes = self._outcomes or self.options.handshake
+        if not outcomes:
+            return _ACCEPT
+        return outcomes[min(index, len(outcomes) - 1)]
 
     # -- addresses --------------------------------------------------------------------------
 
@@ -213,6 +224,20 @@ class MockServer:
             self._handler = fn
         return fn
 
+    def handshake(self, *outcomes: Handshake) -> None:
+        """Answer the next opening handshakes with these outcomes, one per connection.
+
+        Connection #0 gets the first outcome, #1 the second, and so on; the last one applies to
+        every later connection. ``handshake(Handshake.reject(503), Handshake.accept())`` rejects
+        the first attempt and accepts every retry. Connections already accepted keep theirs.
+
+        Raises:
+            ConfigError: no outcome, or something that is not a :class:`Handshake`.
+        """
+        checked = check_outcomes(outcomes)
+        with self._cond:
+            self._outcomes = checked
+
     # -- connections and waits ------------------------------------------------------------------
 
     @property
@@ -258,7 +283,8 @@ class MockServer:
     def wait_for_connection(
         self, index: int | None = None, timeout: float | None = None
     ) -> Connection:
-        """Block until a connection arrives and return it.
+        """Block until a connection has arrived and the server has acted on its opening
+        handshake (answered it, or closed), and return it.
 
         Args:
             index: which connection, from 0. By default, the next one that no earlier call to
@@ -271,7 +297,7 @@ class MockServer:
         with self._cond:
             wanted = self._handed_out if index is None else index
         self._wait(
-            lambda: len(self._connections) > wanted,
+            lambda: len(self._connections) > wanted and self._connections[wanted]._handshake_done,
             timeout,
             lambda: f"connection #{wanted} to {self.url}",
             self._describe_connections,
