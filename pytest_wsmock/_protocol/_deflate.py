@@ -95,6 +95,10 @@ def _accept_offer(
         elif name == "server_max_window_bits":
             if value is None or not _WINDOW_BITS.fullmatch(value):
                 return None
+            if int(value) == 8:
+                # zlib cannot compress with an 8-bit window (it silently uses 9), so we could
+                # not honour the limit; declining the offer is what section 7.1.2.1 allows.
+                return None
         elif value is not None and not _WINDOW_BITS.fullmatch(value):
             return None  # client_max_window_bits may have no value (section 7.1.2.2)
         seen[name] = value

@@ -260,3 +260,12 @@ def test_params_are_kept() -> None:
     """The negotiated parameters are available on the state object."""
     params = DeflateParams(client_no_context_takeover=True)
     assert PerMessageDeflate(params).params is params
+
+
+def test_offer_limiting_the_server_window_to_8_bits_is_declined() -> None:
+    """An offer with server_max_window_bits=8 is declined: zlib cannot compress with 8 bits."""
+    offers = parse_extensions(
+        ["permessage-deflate; server_max_window_bits=8", "permessage-deflate"]
+    )
+    assert negotiate_deflate(offers) == DeflateParams()
+    assert negotiate_deflate(offers[:1]) is None
