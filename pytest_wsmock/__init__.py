@@ -12,6 +12,7 @@ from ._errors import (
 )
 from ._factory import ServerFactory
 from ._handlers import echo, silent
+from ._handshakes import AUTO, HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS, WRONG, Handshake
 from ._options import ServerOptions
 from ._protocol import (
     CloseCode,
@@ -26,6 +27,11 @@ from ._server import MockServer
 from ._tls import TlsMaterial
 
 __all__ = [
+    "AUTO",
+    "HANDSHAKE_FAILURES",
+    "HANDSHAKE_REJECTIONS",
+    "WRONG",
+    "Handshake",
     "ClientViolationError",
     "CloseCode",
     "CloseInfo",

@@ -10,6 +10,7 @@ import trustme
 
 from ._errors import ConfigError
 from ._factory import ServerFactory
+from ._handshakes import Handshake
 from ._options import INI_OPTIONS, ServerOptions, parse_ini
 from ._server import PORTALS, MockServer
 from ._tls import TlsMaterial
@@ -43,6 +44,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     PORTALS.close_all()
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    # Catalogue entries carry their own readable id (``wrong-accept``, ``status-503``...).
+    if isinstance(val, Handshake):
+        return val.id
+    return None
 
 
 def _ini_defaults(config: pytest.Config) -> ServerOptions:
