@@ -1,16 +1,17 @@
 """pytest-wsmock: pytest fixtures that start a scriptable in-process WebSocket server."""
 
 from ._connection import Connection
-from ._driver import WebSocket
 from ._errors import (
     ClientViolationError,
     ConfigError,
     ConnectionClosed,
+    ScriptError,
     ServerError,
     WaitTimeout,
     WsmockError,
 )
 from ._factory import ServerFactory
+from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import echo, silent
 from ._handshakes import AUTO, HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS, WRONG, Handshake
 from ._options import ServerOptions
@@ -24,9 +25,53 @@ from ._protocol import (
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
 from ._server import MockServer
+from ._steps import (
+    Step,
+    call,
+    close,
+    expect_binary,
+    expect_close,
+    expect_json,
+    expect_message,
+    expect_ping,
+    expect_pong,
+    expect_text,
+    send_binary,
+    send_fragmented,
+    send_frame,
+    send_json,
+    send_ping,
+    send_pong,
+    send_text,
+    wait,
+    wait_for_release,
+)
 from ._tls import TlsMaterial
+from ._websocket import WebSocket
 
 __all__ = [
+    "FRAME_VIOLATIONS",
+    "FrameViolation",
+    "ScriptError",
+    "Step",
+    "call",
+    "close",
+    "expect_binary",
+    "expect_close",
+    "expect_json",
+    "expect_message",
+    "expect_ping",
+    "expect_pong",
+    "expect_text",
+    "send_binary",
+    "send_fragmented",
+    "send_frame",
+    "send_json",
+    "send_ping",
+    "send_pong",
+    "send_text",
+    "wait",
+    "wait_for_release",
     "AUTO",
     "HANDSHAKE_FAILURES",
     "HANDSHAKE_REJECTIONS",

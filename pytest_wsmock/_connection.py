@@ -1,20 +1,23 @@
-"""One client connection: its thread-safe record for the test, and the handler's view of it."""
+"""One client connection as the test sees it: a thread-safe record, waits and live control."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import WaitTimeout
-from ._protocol import Request, Violation
+from ._errors import ConnectionClosed, WaitTimeout
+from ._protocol import Opcode, Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+from ._websocket import OutFrame
 
 if TYPE_CHECKING:
+    from ._driver import _Driver
     from ._handshakes import Handshake
     from ._server import MockServer
+    from ._steps import Step
 
 T = TypeVar("T")
 
@@ -52,6 +55,12 @@ class Connection:
         self._tls_error: str | None = None
         self._handshake: Handshake | None = None
         self._origin_allowed: bool | None = None
+        self._driver: _Driver | None = None
+        self._script: tuple[Step, ...] | None = None
+        self._script_position = 0
+        self._script_done = False
+        self._script_failure: str | None = None
+        self._message_cursor = 0
         self._notes: list[str] = []
 
     # -- what the test reads ----------------------------------------------------------------
@@ -102,28 +111,24 @@ class Connection:
         return self._extensions
 
     @property
-    def frames(self) -> tuple[Frame, ...]:
+    def frames(self) -> list[Frame]:
         """Every frame in both directions, in the order it passed."""
-        return self._get(lambda: tuple(self._frames))
+        return self._get(lambda: list(self._frames))
 
     @property
-    def messages(self) -> tuple[Message, ...]:
+    def messages(self) -> list[Message]:
         """Every data message in both directions, in order."""
-        return self._get(lambda: tuple(self._messages))
+        return self._get(lambda: list(self._messages))
 
     @property
-    def received(self) -> tuple[Message, ...]:
+    def received(self) -> list[Message]:
         """The data messages the client sent."""
-        return self._get(
-            lambda: tuple(m for m in self._messages if m.direction is Direction.CLIENT)
-        )
+        return self._get(lambda: [m for m in self._messages if m.direction is Direction.CLIENT])
 
     @property
-    def sent(self) -> tuple[Message, ...]:
+    def sent(self) -> list[Message]:
         """The data messages the server sent."""
-        return self._get(
-            lambda: tuple(m for m in self._messages if m.direction is Direction.SERVER)
-        )
+        return self._get(lambda: [m for m in self._messages if m.direction is Direction.SERVER])
 
     @property
     def received_texts(self) -> list[str]:
@@ -134,6 +139,11 @@ class Connection:
     def received_bytes(self) -> list[bytes]:
         """The binary messages the client sent, as ``bytes``."""
         return [m.data for m in self.received if not m.is_text]
+
+    @property
+    def received_values(self) -> list[str | bytes]:
+        """The client's messages as values: ``str`` for text, ``bytes`` for binary."""
+        return [m.value for m in self.received]
 
     @property
     def received_json(self) -> list[Any]:
@@ -216,7 +226,7 @@ class Connection:
         """The awaitable form of :meth:`wait_closed`, for asyncio and trio tests."""
         return await self._server._in_thread(lambda: self.wait_closed(timeout))
 
-    def wait_for_messages(self, count: int, timeout: float | None = None) -> tuple[Message, ...]:
+    def wait_for_messages(self, count: int, timeout: float | None = None) -> list[Message]:
         """Block until the client has sent at least ``count`` data messages; return them all.
 
         Raises:
@@ -245,9 +255,85 @@ class Connection:
 
     async def wait_for_messages_async(
         self, count: int, timeout: float | None = None
-    ) -> tuple[Message, ...]:
+    ) -> list[Message]:
         """The awaitable form of :meth:`wait_for_messages`."""
         return await self._server._in_thread(lambda: self.wait_for_messages(count, timeout))
+
+    def wait_for_message(self, timeout: float | None = None) -> Message:
+        """Block until the client sends a message that no earlier call returned; return it.
+
+        Raises:
+            WaitTimeout: none came in time, or the connection ended first.
+        """
+        with self._cond:
+            wanted = self._message_cursor + 1
+        received = self.wait_for_messages(wanted, timeout)
+        with self._cond:
+            self._message_cursor = max(self._message_cursor, wanted)
+        return received[wanted - 1]
+
+    async def wait_for_message_async(self, timeout: float | None = None) -> Message:
+        """The awaitable form of :meth:`wait_for_message`."""
+        return await self._server._in_thread(lambda: self.wait_for_message(timeout))
+
+    # -- live control from the test -------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[_Driver], Awaitable[None]]) -> None:
+        driver = self._driver
+        portal = self._server._portal
+        if driver is None or portal is None or not self.accepted:
+            raise ConnectionClosed(f"cannot {what} on {self.label}: it was never opened")
+        portal.call(fn, driver)
+
+    def send_text(self, text: str, *, compress: bool | None = None) -> None:
+        """Send a text message to the client now (from the test, any thread).
+
+        Raises:
+            ConnectionClosed: the connection is no longer open.
+        """
+        data = text.encode("utf-8")
+        self._call("send text", lambda d: d.send_message(Opcode.TEXT, data, compress))
+
+    def send_binary(self, data: bytes, *, compress: bool | None = None) -> None:
+        """Send a binary message to the client now."""
+        payload = bytes(data)
+        self._call("send binary", lambda d: d.send_message(Opcode.BINARY, payload, compress))
+
+    def send_json(self, value: Any, *, compress: bool | None = None) -> None:
+        """Send ``value`` as a JSON text message now."""
+        self.send_text(json.dumps(value), compress=compress)
+
+    def ping(self, payload: bytes = b"") -> None:
+        """Send a ping now; the client's pong is checked in strict mode."""
+        self._call("ping", lambda d: d.send_frames([OutFrame(Opcode.PING, payload)]))
+
+    def send_close(self, code: int | None = 1000, reason: str = "") -> CloseInfo:
+        """Run the closing handshake from the server's side now; return how it ended.
+
+        (:attr:`close` is the record of how the connection ended; this starts the ending.)
+        """
+        self._call("close", lambda d: d.close(code, reason))
+        return self.wait_closed()
+
+    async def send_text_async(self, text: str, *, compress: bool | None = None) -> None:
+        """The awaitable form of :meth:`send_text`."""
+        await self._server._in_thread(lambda: self.send_text(text, compress=compress))
+
+    async def send_binary_async(self, data: bytes, *, compress: bool | None = None) -> None:
+        """The awaitable form of :meth:`send_binary`."""
+        await self._server._in_thread(lambda: self.send_binary(data, compress=compress))
+
+    async def send_json_async(self, value: Any, *, compress: bool | None = None) -> None:
+        """The awaitable form of :meth:`send_json`."""
+        await self._server._in_thread(lambda: self.send_json(value, compress=compress))
+
+    async def ping_async(self, payload: bytes = b"") -> None:
+        """The awaitable form of :meth:`ping`."""
+        await self._server._in_thread(lambda: self.ping(payload))
+
+    async def send_close_async(self, code: int | None = 1000, reason: str = "") -> CloseInfo:
+        """The awaitable form of :meth:`send_close`."""
+        return await self._server._in_thread(lambda: self.send_close(code, reason))
 
     # -- what the server writes (called with no lock held, from the server thread) ----------
 
@@ -264,6 +350,40 @@ class Connection:
         with self._cond:
             self._messages.append(message)
             self._cond.notify_all()
+
+    def _script_at(self, index: int) -> None:
+        self._update(lambda: setattr(self, "_script_position", index))
+
+    def _script_finished(self) -> None:
+        self._update(lambda: setattr(self, "_script_done", True))
+
+    def _script_step_text(self, index: int) -> str:
+        assert self._script is not None
+        return f"step {index + 1} of {len(self._script)}, {self._script[index].describe()}"
+
+    def _last_frames(self, count: int = 6) -> str:
+        frames = self.frames[-count:]
+        if not frames:
+            return "no frames were seen"
+        return "last frames seen:\n" + "\n".join(f"    {frame!r}" for frame in frames)
+
+    def _script_failed(self, index: int, step: Step, why: str) -> None:
+        text = (
+            f"{self.label}: script {self._script_step_text(index)}: {why}\n  {self._last_frames()}"
+        )
+        self._update(lambda: setattr(self, "_script_failure", text))
+
+    def _script_unfinished(self) -> str:
+        state = str(self._close) if self._close else "the connection is still open"
+        return (
+            f"{self.label}: the script did not finish: it was at "
+            f"{self._script_step_text(self._script_position)} ({state})\n  {self._last_frames()}"
+        )
+
+    @property
+    def script_failure(self) -> str | None:
+        """Why this connection's script failed, or ``None``."""
+        return self._script_failure
 
     def _record_violation(self, violation: Violation) -> None:
         with self._cond:

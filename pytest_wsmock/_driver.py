@@ -22,12 +22,14 @@ for frames, and the server's teardown cancels everything else.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
+import os
 import socket
 import ssl
 import struct
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -54,17 +56,18 @@ from ._protocol import (
     build_close_payload,
     build_response,
     check_request,
-    encode_frame,
     negotiate_deflate,
+    opcode_name,
     parse_extensions,
     reason_phrase,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message, TcpEnd
+from ._websocket import OutFrame, WebSocket
 
 if TYPE_CHECKING:
     from ._server import MockServer
 
-Handler = Callable[["WebSocket"], Awaitable[Any]]
+Handler = Callable[[WebSocket], Awaitable[Any]]
 
 _RECEIVE_SIZE = 65536
 
@@ -83,6 +86,11 @@ class State(enum.Enum):
 _CAN_SEND = frozenset({State.OPEN, State.CLOSING})
 
 
+def _client_rule(kind: str, detail: str, rfc: str) -> Violation:
+    """A rule the client broke that the server records without failing the connection."""
+    return Violation(kind, detail, rfc, close_code=None, status=None, fatal=False)
+
+
 class _Driver:
     def __init__(
         self,
@@ -97,6 +105,7 @@ class _Driver:
         self.socket_stream = stream
         self.stream = stream
         self.conn = conn
+        conn._driver = self
         self.handler = handler
         self.outcome = outcome
         self.state = State.HANDSHAKE
@@ -105,6 +114,15 @@ class _Driver:
         send, receive = anyio.create_memory_object_stream[Message](max_buffer_size=float("inf"))
         self.inbox_send = send
         self.inbox = receive
+        # Pings and pongs from the client, for handlers and scripts that expect them.
+        csend, creceive = anyio.create_memory_object_stream[Frame](max_buffer_size=float("inf"))
+        self.controls_send = csend
+        self.controls = creceive
+        # Payloads of the pings the server sent that the client has not answered yet.
+        self.outstanding_pings: list[bytes] = []
+        # Whether to hold the client to the closing handshake: not after a broken handshake
+        # answer or a deliberate violation, which a compliant client fails by dropping TCP.
+        self.check_closing = True
         # The closing handshake, as it happened.
         self.initiator: Direction | None = None
         self.client_close: tuple[int | None, str] | None = None
@@ -284,6 +302,7 @@ class _Driver:
             await self._shutdown_and_drain()
             return False
         self.deflate = _deflate_for(rendered.extensions)
+        self.check_closing = outcome.is_correct_for(request)
         return True
 
     async def _write(self, data: bytes, outcome: Handshake) -> None:
@@ -332,9 +351,11 @@ class _Driver:
                     try:
                         data = await self.stream.receive(_RECEIVE_SIZE)
                     except anyio.EndOfStream:
+                        self._check_tcp_close("FIN")
                         self._client_closed_tcp("fin")
                         return
                     except anyio.BrokenResourceError:
+                        self._check_tcp_close("RST")
                         self._client_closed_tcp("rst")
                         return
                     except ssl.SSLError as exc:
@@ -345,6 +366,21 @@ class _Driver:
                     f"the client did not answer the server's close frame within "
                     f"{self.options.close_timeout} s (close_timeout); the server closed TCP"
                 )
+                if self.check_closing:
+                    self.conn._record_violation(
+                        _client_rule(
+                            "no-close-reply",
+                            f"the client did not answer the server's close frame within "
+                            f"{self.options.close_timeout} s (close_timeout)",
+                            "RFC 6455 section 5.5.1",
+                        )
+                    )
+            elif self.read_scope.cancelled_caught and self.state is State.OPEN:
+                self._note(
+                    f"the server closed TCP {self.options.violation_grace} s after a deliberate "
+                    f"violation (violation_grace)"
+                )
+                await self._abort()
             elif self.read_scope.cancelled_caught and self.state is State.DRAINING:
                 self._note(
                     f"the client did not close TCP within {self.options.close_timeout} s "
@@ -361,23 +397,31 @@ class _Driver:
                 await self._client_violation(item)
                 continue
             now = time.monotonic()
-            self.conn._record_frame(
-                Frame(
-                    Direction.CLIENT,
-                    item.opcode,
-                    item.fin,
-                    item.rsv1,
-                    item.rsv2,
-                    item.rsv3,
-                    item.masked,
-                    item.mask_key,
-                    item.payload,
-                    item.header,
-                    now,
-                )
+            frame = Frame(
+                Direction.CLIENT,
+                item.opcode,
+                item.fin,
+                item.rsv1,
+                item.rsv2,
+                item.rsv3,
+                item.masked,
+                item.mask_key,
+                item.payload,
+                item.header,
+                now,
             )
+            self.conn._record_frame(frame)
+            if self.client_close is not None:
+                self.conn._record_violation(
+                    _client_rule(
+                        "data-after-close",
+                        f"the client sent a {frame.opcode_name} frame after its close frame",
+                        "RFC 6455 section 5.5.1",
+                    )
+                )
+                continue
             for event in assembler.receive(item):
-                await self._on_event(event, now)
+                await self._on_event(event, frame)
 
     def _tls_failed(self, exc: ssl.SSLError) -> None:
         """A TLS alert or bad record from the client ends the connection like a TCP close.
@@ -390,29 +434,78 @@ class _Driver:
         self._note(f"TLS error while reading: {exc}")
         self._client_closed_tcp("rst")
 
+    def _check_tcp_close(self, how: str) -> None:
+        """A client that closes TCP without the closing handshake breaks RFC 6455 section
+        7.1.1 (and 5.5.1): the peer sees an abnormal closure (1006)."""
+        if not self.check_closing or self.client_close is not None:
+            return
+        if self.state is State.OPEN:
+            detail = f"the client closed TCP ({how}) without sending a close frame"
+        elif self.state is State.CLOSING:
+            detail = f"the client closed TCP ({how}) instead of answering the server's close frame"
+        else:
+            return
+        self.conn._record_violation(
+            _client_rule("no-closing-handshake", detail, "RFC 6455 sections 5.5.1 and 7.1.1")
+        )
+
     def _client_closed_tcp(self, how: TcpEnd) -> None:
         if self.tcp_closed_by is None:
             self.tcp_closed_by = Direction.CLIENT
             self.tcp_end = how
+        elif how == "rst" and self.tcp_end == "fin":
+            self.tcp_end = "rst"  # our FIN went out, then the client reset the connection
+        if self.state in _CAN_SEND:
+            # The client is gone: nothing more goes out (a handler's final close included).
+            self.state = State.DRAINING
+            self.inbox_send.close()
+            self.controls_send.close()
 
-    async def _on_event(self, event: object, now: float) -> None:
+    async def _on_event(self, event: object, frame: Frame) -> None:
         if isinstance(event, MessageEvent):
             message = Message(
-                Direction.CLIENT, event.opcode, event.data, event.compressed, event.frames, now
+                Direction.CLIENT,
+                event.opcode,
+                event.data,
+                event.compressed,
+                event.frames,
+                frame.time,
             )
             self.conn._record_message(message)
             if self.handler is not None and self.state is State.OPEN:
                 self.inbox_send.send_nowait(message)
         elif isinstance(event, PingEvent):
             self.conn._update(lambda: self.conn._pings.append(event.payload))
+            self._to_handler(frame)
             if self.state in _CAN_SEND and self.server_close is None:
-                await self.send_frame(Opcode.PONG, event.payload)
+                await self.send_frames([OutFrame(Opcode.PONG, event.payload)])
         elif isinstance(event, PongEvent):
             self.conn._update(lambda: self.conn._pongs.append(event.payload))
+            self._check_pong(event.payload)
+            self._to_handler(frame)
         elif isinstance(event, CloseEvent):
             await self._on_client_close(event)
         elif isinstance(event, Violation):
             await self._client_violation(event)
+
+    def _to_handler(self, frame: Frame) -> None:
+        if self.handler is not None and self.state is State.OPEN:
+            self.controls_send.send_nowait(frame)
+
+    def _check_pong(self, payload: bytes) -> None:
+        """RFC 6455 section 5.5.3: a pong answering a ping carries the ping's payload."""
+        if not self.outstanding_pings:
+            return  # an unsolicited pong is a legal heartbeat
+        expected = self.outstanding_pings.pop(0)
+        if payload != expected:
+            self.conn._record_violation(
+                _client_rule(
+                    "pong-mismatch",
+                    f"the client answered the server's ping {expected!r} with a pong "
+                    f"carrying {payload!r}",
+                    "RFC 6455 section 5.5.3",
+                )
+            )
 
     async def _on_client_close(self, event: CloseEvent) -> None:
         if self.client_close is not None or self.state not in _CAN_SEND:
@@ -420,10 +513,13 @@ class _Driver:
         self.client_close = (event.code, event.reason)
         if self.initiator is None:
             self.initiator = Direction.CLIENT
+        # Look before answering: a FIN already here was sent before the client could have
+        # seen our close frame (httpx-ws does that); one that comes later is fair play.
+        client_fin_first = self._peer_fin_pending(after_close_frame=True)
         if self.server_close is None:
             # RFC 6455 section 5.5.1: answer with a close frame, echoing the status code.
             await self._send_close(event.code, "")
-        await self._shutdown()
+        await self._shutdown(client_fin_first=client_fin_first)
 
     async def _client_violation(self, violation: Violation) -> None:
         self.conn._record_violation(violation)
@@ -438,71 +534,110 @@ class _Driver:
 
     # -- writing --------------------------------------------------------------------------------
 
-    async def send_frame(
+    async def send_frames(
         self,
-        opcode: int,
-        payload: bytes,
-        *,
-        fin: bool = True,
-        rsv1: bool = False,
+        frames: Sequence[OutFrame],
         message: Message | None = None,
+        *,
+        deliberate: bool = False,
     ) -> None:
-        """Write one unmasked frame and record it (and the message it completes, if any)."""
-        data = encode_frame(opcode, payload, fin=fin, rsv1=rsv1)
-        async with self.write_lock:
-            await self._send_locked(data, opcode, payload, fin, rsv1, message)
+        """Write frames in order, each recorded as it leaves, and the message they complete.
 
-    async def _send_locked(
-        self,
-        data: bytes,
-        opcode: int,
-        payload: bytes,
-        fin: bool,
-        rsv1: bool,
-        message: Message | None,
-    ) -> None:
+        ``deliberate`` marks frames that break the protocol on purpose: a compliant client
+        may then drop TCP without a closing handshake, so that is no longer held against it.
+        """
+        async with self.write_lock:
+            for frame in frames:
+                await self._write_frame(frame, deliberate)
+            if message is not None:
+                self.conn._record_message(dataclasses.replace(message, time=time.monotonic()))
+
+    async def _write_frame(self, frame: OutFrame, deliberate: bool) -> None:
+        name = opcode_name(frame.opcode)
         if self.state not in _CAN_SEND:
             raise ConnectionClosed(
-                f"cannot send {Opcode(opcode).name} on {self.conn.label}: it is {self.state.value}",
+                f"cannot send {name} on {self.conn.label}: it is {self.state.value}",
                 *(self.client_close or (None, "")),
             )
+        data = frame.encode()
+        if deliberate:
+            self.check_closing = False
         try:
             await self.stream.send(data)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             raise ConnectionClosed(
-                f"cannot send {Opcode(opcode).name} on {self.conn.label}: "
-                f"the connection broke ({exc!r})"
+                f"cannot send {name} on {self.conn.label}: the connection broke ({exc!r})"
             ) from exc
-        now = time.monotonic()
-        header = data[: len(data) - len(payload)]
-        frame = Frame(
-            Direction.SERVER, opcode, fin, rsv1, False, False, False, None, payload, header, now
-        )
-        self.conn._record_frame(frame)
-        if message is not None:
-            self.conn._record_message(
-                Message(
-                    Direction.SERVER,
-                    message.opcode,
-                    message.data,
-                    message.compressed,
-                    message.frames,
-                    now,
-                )
+        wire_payload = len(frame.payload)
+        self.conn._record_frame(
+            Frame(
+                Direction.SERVER,
+                frame.opcode,
+                frame.fin,
+                frame.rsv1,
+                frame.rsv2,
+                frame.rsv3,
+                frame.mask_key is not None,
+                frame.mask_key,
+                frame.payload,
+                data[: len(data) - wire_payload],
+                time.monotonic(),
             )
+        )
+        if frame.opcode == Opcode.PING and frame.fin and len(frame.payload) <= 125:
+            self.outstanding_pings.append(frame.payload)
+        elif frame.opcode == Opcode.CLOSE and self.server_close is None:
+            # A raw close frame counts as the server's close, valid or not: the server must
+            # not send a second one (RFC 6455 section 5.5.1).
+            payload = frame.payload
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+            self.server_close = (code, payload[2:].decode("utf-8", errors="replace"))
+            if self.initiator is None:
+                self.initiator = Direction.SERVER
 
-    async def send_message(self, opcode: Opcode, data: bytes, compress: bool | None) -> None:
+    async def send_message(
+        self,
+        opcode: Opcode,
+        data: bytes,
+        compress: bool | None,
+        *,
+        fragments: Sequence[int] = (),
+        ping_between: bytes | None = None,
+    ) -> None:
+        """Send a data message, compressed when deflate is on (unless ``compress=False``),
+        in one frame or in fragments of the given payload sizes (the rest goes last)."""
+        if compress and self.deflate is None:
+            raise ConnectionClosed(
+                f"cannot send compressed on {self.conn.label}: permessage-deflate was not "
+                f"negotiated (extensions: {self.conn.extensions!r})"
+            )
         use_deflate = self.deflate is not None and compress is not False
-        message = Message(Direction.SERVER, opcode, data, use_deflate, 1, 0.0)
         async with self.write_lock:
             # Compress under the lock so the shared compression context follows wire order.
             payload = self.deflate.compress(data) if use_deflate and self.deflate else data
-            frame = encode_frame(opcode, payload, rsv1=use_deflate)
-            await self._send_locked(frame, opcode, payload, True, use_deflate, message)
+            pieces = _split(payload, fragments)
+            frames: list[OutFrame] = []
+            for index, piece in enumerate(pieces):
+                first, last = index == 0, index == len(pieces) - 1
+                frames.append(
+                    OutFrame(
+                        opcode if first else Opcode.CONTINUATION,
+                        piece,
+                        fin=last,
+                        rsv1=use_deflate and first,
+                    )
+                )
+                if ping_between is not None and not last:
+                    frames.append(OutFrame(Opcode.PING, ping_between))
+            for frame in frames:
+                await self._write_frame(frame, False)
+            self.conn._record_message(
+                Message(Direction.SERVER, opcode, data, use_deflate, len(pieces), time.monotonic())
+            )
 
     async def _send_close(self, code: int | None, reason: str) -> None:
         self.server_close = (code, reason)
-        await self.send_frame(Opcode.CLOSE, build_close_payload(code, reason))
+        await self.send_frames([OutFrame(Opcode.CLOSE, build_close_payload(code, reason))])
 
     async def close(self, code: int | None, reason: str) -> None:
         """Start the closing handshake from the server's side; return when the reader is done
@@ -517,22 +652,50 @@ class _Driver:
             self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
         await self.reader_done.wait()
 
+    def end_after_grace(self) -> None:
+        """After a deliberate violation: give the client ``violation_grace`` seconds to fail the
+        connection (or answer), then close TCP, since some clients never do (CLIENTS.md)."""
+        if self.state is State.OPEN:
+            deadline = anyio.current_time() + self.options.violation_grace
+            self.read_scope.deadline = min(self.read_scope.deadline, deadline)
+
     # -- closing TCP ----------------------------------------------------------------------------
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self, *, client_fin_first: bool | None = None) -> None:
         """Send our FIN (after every queued byte) and let the reader run on until the client's
-        FIN, for at most close_timeout."""
+        FIN, for at most close_timeout. ``client_fin_first``: whether the client's FIN was
+        seen already (looked up now when not given)."""
         if self.state in (State.DRAINING, State.CLOSED):
             return
         self.state = State.DRAINING
         self.inbox_send.close()
+        self.controls_send.close()
         if self.tcp_closed_by is None:
-            self.tcp_closed_by = Direction.SERVER
+            # The client's FIN may already be waiting unread: then it closed first.
+            if client_fin_first is None:
+                client_fin_first = self._peer_fin_pending(after_close_frame=True)
+            self.tcp_closed_by = Direction.CLIENT if client_fin_first else Direction.SERVER
         with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             # On the TCP stream, under TLS too: TLS 1.2 streams refuse send_eof, and we do not
             # send close_notify (clients are told so by standard_compatible=False).
             await self.socket_stream.send_eof()
         self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+
+    def _peer_fin_pending(self, *, after_close_frame: bool = False) -> bool:
+        """Whether the client has closed its side: a non-blocking peek that reads end of file.
+
+        Under TLS a closing client sends close_notify before its FIN, so right after its close
+        frame any pending bytes mean the same thing.
+        """
+        try:
+            fileno = self.socket_stream.extra(SocketAttribute.raw_socket).fileno()
+            # asyncio wraps its sockets in a TransportSocket that cannot recv(): peek through
+            # a duplicate of the descriptor.
+            with socket.socket(fileno=os.dup(fileno)) as peek:
+                pending = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            return pending == b"" or (after_close_frame and self.options.tls)
+        except (OSError, anyio.TypedAttributeLookupError):
+            return False  # nothing to read yet (BlockingIOError), or reset, or no socket
 
     async def _shutdown_and_drain(self) -> None:
         """Half-close, then read and drop bytes until the client's FIN (handshake phase)."""
@@ -568,6 +731,7 @@ class _Driver:
         self.state = State.CLOSED
         self.read_scope.cancel()
         self.inbox_send.close()
+        self.controls_send.close()
         with (
             anyio.CancelScope(shield=True),
             contextlib.suppress(OSError, anyio.BrokenResourceError),
@@ -575,8 +739,8 @@ class _Driver:
             await self.stream.aclose()
 
     def _finish(self) -> None:
-        self.inbox_send.close()
-        self.inbox.close()
+        for stream in (self.inbox_send, self.inbox, self.controls_send, self.controls):
+            stream.close()
         client = self.client_close or (None, "")
         server = self.server_close or (None, "")
         info = CloseInfo(
@@ -655,89 +819,17 @@ def _deflate_for(extensions: str | None) -> PerMessageDeflate | None:
     )
 
 
-class WebSocket:
-    """The server's side of one connection, as a handler sees it.
-
-    A handler is an ``async`` function that takes this object; register it with
-    :meth:`MockServer.handler`. It runs in the server thread, on the server's event loop.
-    """
-
-    def __init__(self, driver: _Driver) -> None:
-        self._driver = driver
-
-    @property
-    def connection(self) -> Connection:
-        """The record of this connection (what the test sees)."""
-        return self._driver.conn
-
-    @property
-    def request(self) -> Request:
-        """The opening-handshake request."""
-        request = self._driver.conn.request
-        assert request is not None
-        return request
-
-    @property
-    def subprotocol(self) -> str | None:
-        """The subprotocol the server selected, if any."""
-        return self._driver.conn.subprotocol
-
-    async def receive(self, timeout: float | None = None) -> Message:
-        """Wait for the client's next data message.
-
-        Args:
-            timeout: seconds to wait; the server's ``timeout`` option by default.
-
-        Raises:
-            ConnectionClosed: the connection ended before a message came.
-            TimeoutError: no message came in time.
-        """
-        limit = self._driver.options.timeout if timeout is None else timeout
-        try:
-            with anyio.fail_after(limit):
-                return await self._driver.inbox.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            code, reason = self._driver.client_close or (None, "")
-            raise ConnectionClosed(
-                f"{self._driver.conn.label} has closed", code=code, reason=reason
-            ) from None
-        except TimeoutError:
-            raise TimeoutError(
-                f"handler waited {limit} s for a message from the client on "
-                f"{self._driver.conn.label}; none came ({self._driver.conn.describe()})"
-            ) from None
-
-    def __aiter__(self) -> WebSocket:
-        return self
-
-    async def __anext__(self) -> Message:
-        try:
-            return await self._driver.inbox.receive()
-        except (anyio.EndOfStream, anyio.ClosedResourceError):
-            raise StopAsyncIteration from None
-
-    async def send_text(self, text: str, *, compress: bool | None = None) -> None:
-        """Send a text message (compressed when permessage-deflate was negotiated, unless
-        ``compress=False``)."""
-        await self._driver.send_message(Opcode.TEXT, text.encode("utf-8"), compress)
-
-    async def send_binary(self, data: bytes, *, compress: bool | None = None) -> None:
-        """Send a binary message."""
-        await self._driver.send_message(Opcode.BINARY, bytes(data), compress)
-
-    async def send(self, message: str | bytes | Message) -> None:
-        """Send ``str`` as text, ``bytes`` as binary, or a :class:`Message` as it was."""
-        if isinstance(message, Message):
-            await self._driver.send_message(message.opcode, message.data, None)
-        elif isinstance(message, str):
-            await self.send_text(message)
-        else:
-            await self.send_binary(message)
-
-    async def ping(self, payload: bytes = b"") -> None:
-        """Send a ping frame."""
-        await self._driver.send_frame(Opcode.PING, payload)
-
-    async def close(self, code: int | None = 1000, reason: str = "") -> None:
-        """Run the closing handshake: send a close frame, wait for the client's, close TCP."""
-        await self._driver.close(code, reason)
+def _split(payload: bytes, sizes: Sequence[int]) -> list[bytes]:
+    """Cut ``payload`` into pieces of these sizes; what is left over is the last piece."""
+    if any(size < 0 for size in sizes) or sum(sizes) > len(payload):
+        raise ValueError(
+            f"fragment sizes {list(sizes)} do not fit a payload of {len(payload)} bytes "
+            f"(they must be >= 0 and add up to at most the payload size)"
+        )
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(payload[start : start + size])
+        start += size
+    if start < len(payload) or not pieces:
+        pieces.append(payload[start:])
+    return pieces

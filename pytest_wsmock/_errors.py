@@ -8,6 +8,7 @@
      │                                       a wait ended before what it awaited happened
      ├── ClientViolationError (+ AssertionError)
      │                                       the client under test broke the protocol (strict mode)
+     ├── ScriptError (+ AssertionError)      a script's expectation failed, or it did not finish
      ├── ServerError                         a handler raised, or the server failed internally
      └── ConnectionClosed                    a handler used a connection that has ended
 """
@@ -59,6 +60,14 @@ class ClientViolationError(WsmockError, AssertionError):
 
     def __str__(self) -> str:
         return self._text()
+
+
+class ScriptError(WsmockError, AssertionError):
+    """A script step's expectation was not met, or a script did not finish by teardown.
+
+    The message names the connection, the step, what was expected and what came instead,
+    and the last frames seen.
+    """
 
 
 class ServerError(WsmockError):

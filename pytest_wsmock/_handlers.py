@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._driver import WebSocket
+from ._websocket import WebSocket
 
 
 async def echo(ws: WebSocket) -> None:

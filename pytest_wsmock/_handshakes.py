@@ -171,6 +171,38 @@ class Handshake:
         """Whether the server writes a 101 and then treats the connection as open."""
         return self.action == "respond" and self.status == 101 and self.truncate_at is None
 
+    def is_correct_for(self, request: Request) -> bool:
+        """Whether this answer to ``request`` is one a compliant client must accept.
+
+        Strict mode holds the client to the closing handshake only then: after a broken
+        answer, a compliant client fails the connection by dropping TCP.
+        """
+        standard = {
+            "upgrade",
+            "connection",
+            "sec-websocket-accept",
+            "sec-websocket-protocol",
+            "sec-websocket-extensions",
+        }
+        if (
+            not self.accepts
+            or self.action != "respond"
+            or self.http_version != "HTTP/1.1"
+            or self.upgrade != "websocket"
+            or self.connection != "Upgrade"
+            or self.accept_header is not AUTO
+            or self.accept_twice
+            or self.extensions not in (AUTO, None)
+            or any(name.lower() in standard for name, _ in self.headers)
+        ):
+            return False
+        if self.subprotocol is AUTO:
+            return True
+        if self.subprotocol is None:
+            # RFC 6455 allows it; WHATWG clients fail the connection (missing-subprotocol).
+            return not request.subprotocols
+        return isinstance(self.subprotocol, str) and self.subprotocol in request.subprotocols
+
     # -- named constructors: correct answers --------------------------------------------
 
     @classmethod

@@ -34,6 +34,9 @@ class ServerOptions:
         close_timeout: how long the server waits for the client's close frame after sending its
             own, and for the client to close TCP, before closing TCP itself
             (ini ``wsmock_close_timeout``, default 2).
+        violation_grace: after the server breaks the protocol on purpose, how long it gives the
+            client to fail the connection before closing TCP itself, since some clients never
+            do (ini ``wsmock_violation_grace``, default 0.5).
         handshake_timeout: how long the server waits for the opening handshake request
             (ini ``wsmock_handshake_timeout``, default 10).
         max_message_size: largest client message or frame accepted; larger ones get close 1009
@@ -54,6 +57,7 @@ class ServerOptions:
     strict: bool = True
     timeout: float = 5.0
     close_timeout: float = 2.0
+    violation_grace: float = 0.5
     handshake_timeout: float = 10.0
     max_message_size: int = 64 * 2**20
     max_header_size: int = 64 * 2**10
@@ -80,7 +84,7 @@ class ServerOptions:
         return dataclasses.replace(self, **changes)._checked()
 
     def _checked(self) -> ServerOptions:
-        for name in ("timeout", "close_timeout", "handshake_timeout"):
+        for name in ("timeout", "close_timeout", "handshake_timeout", "violation_grace"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"wsmock option {name} must be a positive number, got {value!r}")
@@ -141,6 +145,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "backend": str,
         "timeout": float,
         "close_timeout": float,
+        "violation_grace": float,
         "handshake_timeout": float,
         "max_message_size": int,
         "max_header_size": int,
@@ -170,6 +175,7 @@ INI_OPTIONS: dict[str, str] = {
     "timeout": "default timeout in seconds of the wait methods",
     "close_timeout": "seconds the server waits for the client during the closing handshake",
     "handshake_timeout": "seconds the server waits for the opening handshake request",
+    "violation_grace": "seconds after a deliberate server violation before the server closes TCP",
     "max_message_size": "largest client message in bytes; larger ones get close 1009",
     "max_header_size": "largest handshake request head in bytes; larger ones get HTTP 431",
     "strict": "fail a test when its client breaks the protocol (true/false)",

@@ -10,6 +10,7 @@ import trustme
 
 from ._errors import ConfigError
 from ._factory import ServerFactory
+from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
 from ._options import INI_OPTIONS, ServerOptions, parse_ini
 from ._server import PORTALS, MockServer
@@ -48,7 +49,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
     # Catalogue entries carry their own readable id (``wrong-accept``, ``status-503``...).
-    if isinstance(val, Handshake):
+    if isinstance(val, (Handshake, FrameViolation)):
         return val.id
     return None
 

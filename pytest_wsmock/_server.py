@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import ssl
 import threading
 from collections.abc import Callable
@@ -19,10 +20,19 @@ from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 
 from ._connection import Connection
 from ._driver import Handler, _Driver
-from ._errors import ClientViolationError, ConfigError, ServerError, WaitTimeout
+from ._errors import (
+    ClientViolationError,
+    ConfigError,
+    ScriptError,
+    ServerError,
+    WaitTimeout,
+    WsmockError,
+)
 from ._handshakes import Handshake, check_outcomes
 from ._options import ServerOptions
 from ._protocol import Violation
+from ._script import run_script
+from ._steps import Step, check_steps
 
 if TYPE_CHECKING:
     from ._tls import TlsMaterial
@@ -87,6 +97,9 @@ class MockServer:
         self._errors: list[tuple[str, BaseException]] = []
         self._handler: Handler | None = None
         self._outcomes: tuple[Handshake, ...] = ()
+        self._releases: dict[str, anyio.Event] = {}
+        self._scripts: dict[int | None, tuple[Step, ...]] = {}
+        self._released: set[str] = set()
         self._handed_out = 0
         self._port: int | None = None
         self._portal: anyio.from_thread.BlockingPortal | None = None
@@ -145,6 +158,10 @@ class MockServer:
             conn = Connection(self, len(self._connections), (str(peer[0]), int(peer[1])))
             self._connections.append(conn)
             handler = self._handler
+            steps = self._scripts.get(conn.index, self._scripts.get(None))
+            if steps is not None:
+                conn._script = steps
+                handler = functools.partial(run_script, steps=steps)
             outcome = self._outcome_for(conn.index)
             conn._handshake = outcome
             self._cond.notify_all()
@@ -224,6 +241,26 @@ class MockServer:
             self._handler = fn
         return fn
 
+    def script(self, *steps: Step, connection: int | None = None) -> None:
+        """Run these steps, in order, on each new connection (or only on connection #N).
+
+        ``ws_server.script(send_text("welcome"), expect_text("hello"), close(1000))``. A step
+        whose expectation is not met stops the script and fails the test (at the latest at
+        teardown, with what was expected and what came instead); a script that has not
+        finished by teardown fails the test too, naming the step it was on. After its last
+        step the connection stays open: the server records, answers pings, and answers a
+        close. A script for a connection replaces the handler for it.
+
+        Args:
+            steps: the steps (``send_text(...)``, ``expect_text(...)``, ``close()``,
+                ``FRAME_VIOLATIONS`` entries, ...).
+            connection: apply to connection #N only (0-based); by default, to every
+                connection that has no script of its own.
+        """
+        checked = check_steps(steps)
+        with self._cond:
+            self._scripts[connection] = checked
+
     def handshake(self, *outcomes: Handshake) -> None:
         """Answer the next opening handshakes with these outcomes, one per connection.
 
@@ -237,6 +274,26 @@ class MockServer:
         checked = check_outcomes(outcomes)
         with self._cond:
             self._outcomes = checked
+
+    def release(self, label: str = "") -> None:
+        """Let scripts and handlers waiting at ``wait_for_release(label)`` go on.
+
+        A release is remembered: a connection that reaches the step later goes straight on.
+        """
+        with self._cond:
+            self._released.add(label)
+            event = self._releases.get(label)
+        if event is not None and self._portal is not None:
+            self._portal.call(event.set)
+
+    def _release_event(self, label: str) -> anyio.Event:
+        # Called in the server thread only.
+        with self._cond:
+            if label not in self._releases:
+                self._releases[label] = anyio.Event()
+                if label in self._released:
+                    self._releases[label].set()
+            return self._releases[label]
 
     # -- connections and waits ------------------------------------------------------------------
 
@@ -258,10 +315,15 @@ class MockServer:
     ) -> None:
         limit = self._default_timeout(timeout)
         with self._cond:
-            if self._cond.wait_for(predicate, limit):
+            # A failed script or handler ends the wait at once: its error says more than a
+            # timeout would.
+            if self._cond.wait_for(lambda: predicate() or self._failed(), limit) and predicate():
                 return
+            failure = self._failure()
             # Build the message with the lock held so that it matches what the predicate saw.
             what, seen = awaited(), instead()
+        if failure is not None:
+            raise failure
         hint = ""
         if _in_event_loop():
             hint = (
@@ -332,21 +394,60 @@ class MockServer:
         with self._cond:
             return list(self._errors)
 
+    def _failed(self) -> bool:
+        # Called with the lock held.
+        return bool(self._errors) or any(c._script_failure for c in self._connections)
+
+    def _failure(self) -> WsmockError | None:
+        """The error of a failed handler or script, if any (lock held or not)."""
+        errors = list(self._errors)
+        if errors:
+            first = errors[0][1]
+            text = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in errors)
+            error = ServerError(f"the mock server at {self.url} failed: {text}")
+            error.__cause__ = first
+            return error
+        failures = [c._script_failure for c in self._connections if c._script_failure]
+        if failures:
+            return ScriptError("\n".join(f for f in failures if f))
+        return None
+
+    def _unfinished_scripts(self) -> list[str]:
+        problems = []
+        with self._cond:
+            connections = list(self._connections)
+            scripts = dict(self._scripts)
+        for conn in connections:
+            if conn._script is not None and not conn._script_done and not conn._script_failure:
+                problems.append(conn._script_unfinished())
+        if scripts and not connections:
+            problems.append(f"a script was set on {self.url} but no client connected")
+        for index in sorted(i for i in scripts if i is not None and i >= len(connections)):
+            problems.append(
+                f"a script was set for connection #{index} on {self.url}, but only "
+                f"{len(connections)} connection(s) came"
+            )
+        return problems
+
     def check(self) -> None:
-        """Raise if a handler failed, or (in strict mode) if the client broke the protocol.
+        """Raise if a handler or script failed, or (in strict mode) if the client broke the
+        protocol.
 
         The fixtures call this at teardown, so a test never needs to.
 
         Raises:
             ServerError: a handler raised; the first exception is chained.
+            ScriptError: a script step's expectation was not met, or a script did not finish.
             ClientViolationError: strict mode is on and the client broke a rule.
         """
         __tracebackhide__ = True
-        errors = self.errors
-        if errors:
-            first = errors[0][1]
-            text = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in errors)
-            raise ServerError(f"the mock server at {self.url} failed: {text}") from first
+        with self._cond:
+            failure = self._failure()
+        if failure is not None:
+            raise failure
+        unfinished = self._unfinished_scripts()
+        if unfinished:
+            raise ScriptError("\n".join(unfinished))
         if self.options.strict and self.violations:
             raise ClientViolationError(self.violations)
 

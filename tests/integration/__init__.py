@@ -1,0 +1,1 @@
+"""Integration tests: real WebSocket clients against the mock server over loopback."""
