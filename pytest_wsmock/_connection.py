@@ -161,9 +161,10 @@ class Connection:
         return self._get(lambda: list(self._pongs))
 
     @property
-    def violations(self) -> tuple[Violation, ...]:
-        """Protocol rules the client broke on this connection."""
-        return self._get(lambda: tuple(self._violations))
+    def violations(self) -> list[Violation]:
+        """Protocol rules the client broke on this connection (and limits it went over: see
+        the ``LIMIT_KINDS`` note in the docs; those do not fail strict mode)."""
+        return self._get(lambda: list(self._violations))
 
     @property
     def close(self) -> CloseInfo | None:

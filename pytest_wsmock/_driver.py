@@ -62,7 +62,7 @@ from ._protocol import (
     reason_phrase,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message, TcpEnd
-from ._websocket import OutFrame, WebSocket
+from ._websocket import Inbox, OutFrame, WebSocket
 
 if TYPE_CHECKING:
     from ._server import MockServer
@@ -110,14 +110,11 @@ class _Driver:
         self.outcome = outcome
         self.state = State.HANDSHAKE
         self.deflate: PerMessageDeflate | None = None
-        self.write_lock = anyio.Lock()
-        send, receive = anyio.create_memory_object_stream[Message](max_buffer_size=float("inf"))
-        self.inbox_send = send
-        self.inbox = receive
-        # Pings and pongs from the client, for handlers and scripts that expect them.
-        csend, creceive = anyio.create_memory_object_stream[Frame](max_buffer_size=float("inf"))
-        self.controls_send = csend
-        self.controls = creceive
+        # fast_acquire: no trip through the event loop when the lock is free (nearly always).
+        self.write_lock = anyio.Lock(fast_acquire=True)
+        # The client's messages, and its pings and pongs, for handlers and scripts.
+        self.inbox: Inbox[Message] = Inbox()
+        self.controls: Inbox[Frame] = Inbox()
         # Payloads of the pings the server sent that the client has not answered yet.
         self.outstanding_pings: list[bytes] = []
         # Whether to hold the client to the closing handshake: not after a broken handshake
@@ -146,7 +143,7 @@ class _Driver:
                 if self.handler is not None:
                     tg.start_soon(self._run_handler, self.handler)
                 await self._read_frames(trailing)
-                self.inbox_send.close()
+                self.inbox.close()
         except Exception as exc:  # a bug of ours must fail the test, not vanish
             self.server._record_error(self.conn.label, exc)
         finally:
@@ -458,8 +455,8 @@ class _Driver:
         if self.state in _CAN_SEND:
             # The client is gone: nothing more goes out (a handler's final close included).
             self.state = State.DRAINING
-            self.inbox_send.close()
-            self.controls_send.close()
+            self.inbox.close()
+            self.controls.close()
 
     async def _on_event(self, event: object, frame: Frame) -> None:
         if isinstance(event, MessageEvent):
@@ -473,7 +470,7 @@ class _Driver:
             )
             self.conn._record_message(message)
             if self.handler is not None and self.state is State.OPEN:
-                self.inbox_send.send_nowait(message)
+                self.inbox.put(message)
         elif isinstance(event, PingEvent):
             self.conn._update(lambda: self.conn._pings.append(event.payload))
             self._to_handler(frame)
@@ -490,7 +487,7 @@ class _Driver:
 
     def _to_handler(self, frame: Frame) -> None:
         if self.handler is not None and self.state is State.OPEN:
-            self.controls_send.send_nowait(frame)
+            self.controls.put(frame)
 
     def _check_pong(self, payload: bytes) -> None:
         """RFC 6455 section 5.5.3: a pong answering a ping carries the ping's payload."""
@@ -668,8 +665,8 @@ class _Driver:
         if self.state in (State.DRAINING, State.CLOSED):
             return
         self.state = State.DRAINING
-        self.inbox_send.close()
-        self.controls_send.close()
+        self.inbox.close()
+        self.controls.close()
         if self.tcp_closed_by is None:
             # The client's FIN may already be waiting unread: then it closed first.
             if client_fin_first is None:
@@ -730,8 +727,8 @@ class _Driver:
             self.tcp_closed_by = Direction.SERVER
         self.state = State.CLOSED
         self.read_scope.cancel()
-        self.inbox_send.close()
-        self.controls_send.close()
+        self.inbox.close()
+        self.controls.close()
         with (
             anyio.CancelScope(shield=True),
             contextlib.suppress(OSError, anyio.BrokenResourceError),
@@ -739,8 +736,8 @@ class _Driver:
             await self.stream.aclose()
 
     def _finish(self) -> None:
-        for stream in (self.inbox_send, self.inbox, self.controls_send, self.controls):
-            stream.close()
+        self.inbox.close()
+        self.controls.close()
         client = self.client_close or (None, "")
         server = self.server_close or (None, "")
         info = CloseInfo(

@@ -41,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    try:
+        _ini_defaults(config)
+    except ConfigError as exc:
+        # Once, at start-up, rather than as an error in every test that uses a fixture.
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -131,7 +131,7 @@ def test_fragment_boundary_inside_a_utf8_character(echo_server: MockServer) -> N
         assert _recv(ws) == "héllo ✓"
     conn = echo_server.wait_for_connection()
     conn.wait_closed()
-    assert conn.violations == ()
+    assert conn.violations == []
     assert_fragmented(conn, [raw[:cut], raw[cut:]], Opcode.TEXT)
     assert conn.received_texts == ["héllo ✓"]
 

@@ -205,7 +205,7 @@ def test_fragmented_non_ascii_text(echo_server: MockServer) -> None:
     conn = echo_server.wait_for_connection()
     conn.wait_closed()
     assert conn.received_texts == [text]
-    assert conn.violations == ()
+    assert conn.violations == []
     assert_fragmented(conn, [text[:3].encode(), text[3:].encode()], Opcode.TEXT)
 
 

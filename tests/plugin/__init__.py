@@ -1,0 +1,1 @@
+"""pytester tests of the pytest plugin: fixtures, marker, ini options, teardown."""
