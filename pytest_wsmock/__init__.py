@@ -1,5 +1,6 @@
 """pytest-wsmock: pytest fixtures that start a scriptable in-process WebSocket server."""
 
+from ._assertions import ANY, RecordMismatch
 from ._connection import Connection
 from ._errors import (
     ClientViolationError,
@@ -50,6 +51,8 @@ from ._tls import TlsMaterial
 from ._websocket import WebSocket
 
 __all__ = [
+    "ANY",
+    "RecordMismatch",
     "FRAME_VIOLATIONS",
     "FrameViolation",
     "ScriptError",

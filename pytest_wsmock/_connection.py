@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._assertions import ANY, RecordMismatch, assert_closed, assert_received
 from ._errors import ConnectionClosed, WaitTimeout
 from ._protocol import Opcode, Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+from ._transcript import render_connection, render_frame
 from ._websocket import OutFrame
 
 if TYPE_CHECKING:
@@ -277,6 +280,93 @@ class Connection:
         """The awaitable form of :meth:`wait_for_message`."""
         return await self._server._in_thread(lambda: self.wait_for_message(timeout))
 
+    # -- assertions ------------------------------------------------------------------------
+
+    def assert_received(
+        self,
+        *expected: Any,
+        subset: bool = False,
+        prefix: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        """Assert that the client sent exactly these messages, in order.
+
+        Each expected item is matched against one message: ``str`` (a text message equal to
+        it), ``bytes`` (a binary message equal to it), a ``dict`` or ``list`` (a text message
+        holding this JSON; with ``subset=True`` dicts need only contain the given keys), a
+        compiled regex (searched in the text), or a predicate on the value.
+
+        Args:
+            expected: one matcher per message.
+            subset: match JSON dicts as subsets.
+            prefix: allow more messages after the expected ones.
+            timeout: first wait this long for ``len(expected)`` messages (the server's
+                ``timeout`` by default); the comparison then runs on what arrived.
+
+        Raises:
+            RecordMismatch: with a line per message (ok, MISMATCH, MISSING, UNEXPECTED) and
+                the last frames seen.
+        """
+        __tracebackhide__ = True
+        if expected:
+            with contextlib.suppress(WaitTimeout):
+                self.wait_for_messages(len(expected), timeout)
+        assert_received(self, expected, subset=subset, prefix=prefix)
+
+    def assert_closed(
+        self,
+        code: int | None = ANY,
+        reason: str = ANY,
+        *,
+        initiator: Direction | None = ANY,
+        server_code: int | None = ANY,
+        clean: bool = ANY,
+        tcp_closed_by: Direction = ANY,
+        tcp_end: str = ANY,
+        timeout: float | None = None,
+    ) -> CloseInfo:
+        """Wait for the connection to end and assert how: ``code`` and ``reason`` are the
+        client's close frame's (``code=None``: a close frame without a code); the other
+        fields are :class:`CloseInfo`'s. Fields left out are not checked.
+
+        Raises:
+            WaitTimeout: the connection did not end in time.
+            RecordMismatch: a field differs; the message lists each difference.
+        """
+        __tracebackhide__ = True
+        info = self.wait_closed(timeout)
+        checks = {
+            "client_code": code,
+            "client_reason": reason,
+            "initiator": initiator,
+            "server_code": server_code,
+            "clean": clean,
+            "tcp_closed_by": tcp_closed_by,
+            "tcp_end": tcp_end,
+        }
+        if code is not ANY or reason is not ANY:
+            checks = {"client_sent": True, **checks}
+        assert_closed(self, info, checks)
+        return info
+
+    def assert_no_violations(self) -> None:
+        """Assert that the client broke no protocol rule on this connection.
+
+        Raises:
+            RecordMismatch: listing the violations.
+        """
+        __tracebackhide__ = True
+        violations = self.violations
+        if violations:
+            raise RecordMismatch(
+                f"{self.label}: the client broke {len(violations)} rule(s):\n"
+                + "\n".join(f"  {v}" for v in violations)
+            )
+
+    def transcript(self) -> str:
+        """The readable account of this connection that failure reports show."""
+        return render_connection(self)
+
     # -- live control from the test -------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable[[_Driver], Awaitable[None]]) -> None:
@@ -366,7 +456,8 @@ class Connection:
         frames = self.frames[-count:]
         if not frames:
             return "no frames were seen"
-        return "last frames seen:\n" + "\n".join(f"    {frame!r}" for frame in frames)
+        lines = [f"    {render_frame(frame, self.accepted_at)}" for frame in frames]
+        return "last frames seen:\n" + "\n".join(lines)
 
     def _script_failed(self, index: int, step: Step, why: str) -> None:
         text = (

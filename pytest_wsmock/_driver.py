@@ -241,14 +241,17 @@ class _Driver:
     async def _carry_out(self, request: Request, outcome: Handshake) -> bool:
         """Write what ``outcome`` says; True when the connection is now open."""
         if outcome.action == "close-after-request":
+            self._note("handshake outcome close-after-request: closed TCP (FIN), no response")
             self._handshake_over()
             await self._shutdown_and_drain()
             return False
         if outcome.action == "reset-after-request":
+            self._note("handshake outcome reset-after-request: reset TCP (RST), no response")
             self._handshake_over()
             await self._reset()
             return False
         if outcome.action == "never-respond":
+            self._note("handshake outcome never-respond: read the request, answered nothing")
             self._handshake_over()
             await self._read_until_eof()
             return False
@@ -256,6 +259,7 @@ class _Driver:
             await anyio.sleep(outcome.delay)
         if outcome.action == "garbage":
             await self._write(outcome.garbage, outcome)
+            self._note(f"handshake outcome garbage: wrote {outcome.garbage!r}, then closed")
             self._handshake_over()
             await self._shutdown_and_drain()
             return False
@@ -549,7 +553,8 @@ class _Driver:
             if message is not None:
                 self.conn._record_message(dataclasses.replace(message, time=time.monotonic()))
 
-    async def _write_frame(self, frame: OutFrame, deliberate: bool) -> None:
+    async def _write_frame(self, frame: OutFrame, deliberate: bool) -> float:
+        """Write and record one frame; return the time it was recorded at."""
         name = opcode_name(frame.opcode)
         if self.state not in _CAN_SEND:
             raise ConnectionClosed(
@@ -566,6 +571,7 @@ class _Driver:
                 f"cannot send {name} on {self.conn.label}: the connection broke ({exc!r})"
             ) from exc
         wire_payload = len(frame.payload)
+        now = time.monotonic()
         self.conn._record_frame(
             Frame(
                 Direction.SERVER,
@@ -578,7 +584,7 @@ class _Driver:
                 frame.mask_key,
                 frame.payload,
                 data[: len(data) - wire_payload],
-                time.monotonic(),
+                now,
             )
         )
         if frame.opcode == Opcode.PING and frame.fin and len(frame.payload) <= 125:
@@ -591,6 +597,7 @@ class _Driver:
             self.server_close = (code, payload[2:].decode("utf-8", errors="replace"))
             if self.initiator is None:
                 self.initiator = Direction.SERVER
+        return now
 
     async def send_message(
         self,
@@ -627,9 +634,10 @@ class _Driver:
                 if ping_between is not None and not last:
                     frames.append(OutFrame(Opcode.PING, ping_between))
             for frame in frames:
-                await self._write_frame(frame, False)
+                # The message's time is its last frame's, as for the client's messages.
+                now = await self._write_frame(frame, False)
             self.conn._record_message(
-                Message(Direction.SERVER, opcode, data, use_deflate, len(pieces), time.monotonic())
+                Message(Direction.SERVER, opcode, data, use_deflate, len(pieces), now)
             )
 
     async def _send_close(self, code: int | None, reason: str) -> None:

@@ -334,7 +334,12 @@ class Handshake:
     def unavailable(cls, retry_after: int | None = None) -> Handshake:
         """``503 Service Unavailable``, with ``Retry-After`` when given."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        return dataclasses.replace(cls.reject(503, headers=headers), id="unavailable")
+        described = f" with Retry-After: {retry_after}" if retry_after is not None else ""
+        return dataclasses.replace(
+            cls.reject(503, headers=headers),
+            id="unavailable",
+            description=f"503 Service Unavailable{described}",
+        )
 
     @classmethod
     def upgrade_required(cls) -> Handshake:

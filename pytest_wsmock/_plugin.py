@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
+import pluggy
 import pytest
 import trustme
 
+from ._assertions import compare
 from ._errors import ConfigError
 from ._factory import ServerFactory
 from ._frame_violations import FrameViolation
@@ -22,8 +24,22 @@ MARKER = (
 )
 
 
+#: The servers a test started, for its report.
+SERVERS = pytest.StashKey[list[MockServer]]()
+#: Transcripts of passing tests, printed at the end with --wsmock-transcript.
+PASSED_TRANSCRIPTS = pytest.StashKey[list[tuple[str, str]]]()
+SECTION = "wsmock transcript"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wsmock", "mock WebSocket servers (pytest-wsmock)")
+    group.addoption(
+        "--wsmock-transcript",
+        action="store_true",
+        default=False,
+        help="show the mock servers' transcripts of passing tests too (failing tests always "
+        "get a 'wsmock transcript' section)",
+    )
     group.addoption(
         "--wsmock-backend",
         choices=("asyncio", "trio"),
@@ -50,6 +66,42 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     PORTALS.close_all()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    outcome = yield
+    report = outcome.get_result()
+    servers = item.stash.get(SERVERS, None)
+    if not servers:
+        return
+    show_passed = item.config.getoption("--wsmock-transcript")
+    if report.failed or (show_passed and report.when == "teardown" and report.passed):
+        text = "\n\n".join(server.transcript() for server in servers)
+        if report.failed:
+            report.sections.append((SECTION, text))
+        else:
+            item.config.stash.setdefault(PASSED_TRANSCRIPTS, []).append((item.nodeid, text))
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    transcripts = config.stash.get(PASSED_TRANSCRIPTS, [])
+    if not transcripts:
+        return
+    terminalreporter.section("wsmock transcripts of passing tests")
+    for nodeid, text in transcripts:
+        terminalreporter.write_sep("-", nodeid)
+        terminalreporter.write_line(text)
+
+
+def pytest_assertrepr_compare(
+    config: pytest.Config, op: str, left: object, right: object
+) -> list[str] | None:
+    return compare(op, left, right)
 
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
@@ -105,6 +157,7 @@ def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]
         return material
 
     factory = ServerFactory(defaults, tls)
+    request.node.stash[SERVERS] = factory.servers
     yield factory
     __tracebackhide__ = True
     factory.close()

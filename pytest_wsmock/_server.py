@@ -35,6 +35,7 @@ from ._options import ServerOptions
 from ._protocol import Violation
 from ._script import run_script
 from ._steps import Step, check_steps
+from ._transcript import render_server
 
 if TYPE_CHECKING:
     from ._tls import TlsMaterial
@@ -478,6 +479,10 @@ class MockServer:
         strict = [(label, v) for label, v in self.violations if v.kind not in LIMIT_KINDS]
         if self.options.strict and strict:
             raise ClientViolationError(strict)
+
+    def transcript(self) -> str:
+        """The readable account of every connection, as failure reports show it."""
+        return render_server(self)
 
     def __repr__(self) -> str:
         state = self.url if self._port is not None else "not started"

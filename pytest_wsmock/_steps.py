@@ -176,17 +176,18 @@ def send_frame(
 Matcher = Any  # a value, a compiled regex, or a predicate
 
 
-def _match_json(expected: Any, actual: Any, subset: bool) -> bool:
+def match_json(expected: Any, actual: Any, subset: bool) -> bool:
+    """Whether JSON ``actual`` equals ``expected`` (or contains it, with ``subset``)."""
     if subset and isinstance(expected, dict):
         return isinstance(actual, dict) and all(
-            key in actual and _match_json(value, actual[key], subset)
+            key in actual and match_json(value, actual[key], subset)
             for key, value in expected.items()
         )
     if subset and isinstance(expected, list):
         return (
             isinstance(actual, list)
             and len(actual) == len(expected)
-            and all(_match_json(e, a, subset) for e, a in zip(expected, actual, strict=True))
+            and all(match_json(e, a, subset) for e, a in zip(expected, actual, strict=True))
         )
     return bool(expected == actual)
 
@@ -254,7 +255,7 @@ class _Expect(Step):
             if callable(self.expected):
                 ok = bool(self.expected(value))
             else:
-                ok = _match_json(self.expected, value, self.subset)
+                ok = match_json(self.expected, value, self.subset)
             got = f"got JSON {value!r}"
         else:
             ok = matches(self.expected, message.value)

@@ -38,6 +38,17 @@ class Headers:
                 return value
         return default
 
+    def __getitem__(self, name: str) -> str:
+        """The first value of ``name`` (case-insensitive).
+
+        Raises:
+            KeyError: no such header.
+        """
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
     def get_all(self, name: str) -> list[str]:
         """Return every value of ``name`` (case-insensitive), in wire order."""
         lowered = name.lower()

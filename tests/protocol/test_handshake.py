@@ -699,3 +699,11 @@ def test_accept_headers() -> None:
         ("Sec-WebSocket-Extensions", "permessage-deflate"),
     ]
     assert len(accept_headers(KEY)) == 3
+
+
+def test_headers_index_like_a_mapping() -> None:
+    """``headers[name]`` gives the first value, case-insensitively, and KeyError when absent."""
+    headers = Headers([("Location", "/a"), ("location", "/b")])
+    assert headers["LOCATION"] == "/a"
+    with pytest.raises(KeyError):
+        headers["Retry-After"]
