@@ -12,6 +12,7 @@ from ._errors import (
     WsmockError,
 )
 from ._factory import ServerFactory
+from ._faults import TRANSPORT_FAULTS, Fault
 from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import echo, silent
 from ._handshakes import AUTO, HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS, WRONG, Handshake
@@ -51,6 +52,8 @@ from ._tls import TlsMaterial
 from ._websocket import WebSocket
 
 __all__ = [
+    "TRANSPORT_FAULTS",
+    "Fault",
     "ANY",
     "RecordMismatch",
     "FRAME_VIOLATIONS",

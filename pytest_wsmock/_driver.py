@@ -38,6 +38,7 @@ from anyio.streams.tls import TLSStream
 
 from ._connection import Connection
 from ._errors import ConnectionClosed
+from ._faults import Fault
 from ._handshakes import Handshake
 from ._protocol import (
     CloseEvent,
@@ -120,6 +121,15 @@ class _Driver:
         # Whether to hold the client to the closing handshake: not after a broken handshake
         # answer or a deliberate violation, which a compliant client fails by dropping TCP.
         self.check_closing = True
+        # Transport faults in force (see _faults.py): they change how bytes go out and in.
+        self.write_delay = 0.0
+        self.write_chunks: tuple[int, float] | None = None
+        self.split_interval: float | None = None
+        self.answer_close = True
+        self.close_tcp_after_close = True
+        self.reading_allowed = anyio.Event()
+        self.reading_allowed.set()
+        self.task_group: anyio.abc.TaskGroup | None = None
         # The closing handshake, as it happened.
         self.initiator: Direction | None = None
         self.client_close: tuple[int | None, str] | None = None
@@ -140,6 +150,7 @@ class _Driver:
                 return
             self.state = State.OPEN
             async with anyio.create_task_group() as tg:
+                self.task_group = tg
                 if self.handler is not None:
                     tg.start_soon(self._run_handler, self.handler)
                 await self._read_frames(trailing)
@@ -152,6 +163,15 @@ class _Driver:
                 self._finish()
 
     async def _tls_handshake(self) -> bool:
+        if self.options.tls_fault == "close-during-handshake":
+            # Take the client's first TLS bytes (its ClientHello), then close TCP.
+            with anyio.move_on_after(self.options.handshake_timeout):
+                with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                    await self.stream.receive(_RECEIVE_SIZE)
+            self._set_tls_error("tls_fault close-during-handshake: the server closed TCP")
+            self._note("tls_fault close-during-handshake: read the ClientHello, closed TCP")
+            self._handshake_over()
+            return False
         context = self.server._tls_server_context()
         try:
             with anyio.fail_after(self.options.handshake_timeout):
@@ -349,8 +369,10 @@ class _Driver:
                 while True:
                     if data:
                         await self._on_data(data, decoder, assembler)
+                    if not self.reading_allowed.is_set():
+                        await self.reading_allowed.wait()
                     try:
-                        data = await self.stream.receive(_RECEIVE_SIZE)
+                        data = await self._receive_idle_bounded()
                     except anyio.EndOfStream:
                         self._check_tcp_close("FIN")
                         self._client_closed_tcp("fin")
@@ -473,8 +495,8 @@ class _Driver:
                 frame.time,
             )
             self.conn._record_message(message)
-            if self.handler is not None and self.state is State.OPEN:
-                self.inbox.put(message)
+            if self.handler is not None:
+                self.inbox.put(message)  # ignored once the inbox is closed
         elif isinstance(event, PingEvent):
             self.conn._update(lambda: self.conn._pings.append(event.payload))
             self._to_handler(frame)
@@ -514,6 +536,12 @@ class _Driver:
         self.client_close = (event.code, event.reason)
         if self.initiator is None:
             self.initiator = Direction.CLIENT
+        if not self.answer_close and self.server_close is None:
+            self._note("fault no-close-reply: took the client's close frame, answered nothing")
+            return
+        if not self.close_tcp_after_close:
+            self._note("fault close-frame-only: got the client's close frame, kept TCP open")
+            return
         # Look before answering: a FIN already here was sent before the client could have
         # seen our close frame (httpx-ws does that); one that comes later is fair play.
         client_fin_first = self._peer_fin_pending(after_close_frame=True)
@@ -564,13 +592,13 @@ class _Driver:
         data = frame.encode()
         if deliberate:
             self.check_closing = False
+        wire_payload = len(frame.payload)
         try:
-            await self.stream.send(data)
+            await self._send_bytes(data, len(data) - wire_payload)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             raise ConnectionClosed(
                 f"cannot send {name} on {self.conn.label}: the connection broke ({exc!r})"
             ) from exc
-        wire_payload = len(frame.payload)
         now = time.monotonic()
         self.conn._record_frame(
             Frame(
@@ -656,6 +684,100 @@ class _Driver:
             # does not come in time, the reader's deadline ends the connection.
             self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
         await self.reader_done.wait()
+
+    async def _send_bytes(self, data: bytes, header_size: int) -> None:
+        """Write one frame's bytes, as the transport faults in force say."""
+        if self.write_delay:
+            await anyio.sleep(self.write_delay)
+        pieces = [data]
+        if self.split_interval is not None and 0 < header_size < len(data):
+            pieces = [data[:header_size], data[header_size:]]
+        for index, piece in enumerate(pieces):
+            if index and self.split_interval:
+                await anyio.sleep(self.split_interval)
+            if self.write_chunks is None:
+                await self.stream.send(piece)
+                continue
+            size, interval = self.write_chunks
+            for start in range(0, len(piece), size):
+                if start or index:
+                    await anyio.sleep(interval)
+                await self.stream.send(piece[start : start + size])
+
+    async def _receive_idle_bounded(self) -> bytes:
+        """The next bytes from the client; with ``idle_timeout``, a client that sends nothing
+        for that long gets close 1001 (the reader's wait ends there)."""
+        idle = self.options.idle_timeout
+        if idle is None or self.state is not State.OPEN:
+            return await self.stream.receive(_RECEIVE_SIZE)
+        with anyio.move_on_after(idle):
+            return await self.stream.receive(_RECEIVE_SIZE)
+        self._note(f"idle_timeout: the client sent nothing for {idle} s; the server closed")
+        if self.server_close is None:
+            if self.initiator is None:
+                self.initiator = Direction.SERVER
+            await self._send_close(1001, "idle timeout")
+            self.state = State.CLOSING
+            self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+        return await self.stream.receive(_RECEIVE_SIZE)
+
+    async def apply_fault(self, fault: Fault) -> None:
+        """Carry out a transport fault (a script step) on this connection."""
+        at = time.monotonic() - self.conn.accepted_at
+        self._note(f"fault {fault.id} fired at +{at:.4f}s: the server {fault.description}")
+        kind = fault.kind
+        if kind in ("drop", "reset", "close-then-drop", "half-close", "close-frame-only"):
+            # The client may now fail or end the connection without a closing handshake.
+            self.check_closing = False
+        if kind == "drop":
+            await self._abort()
+        elif kind == "reset":
+            await self._reset()
+        elif kind == "close-then-drop":
+            await self._send_close(fault.code, "")
+            if self.initiator is None:
+                self.initiator = Direction.SERVER
+            await self._abort()
+        elif kind == "half-close":
+            self.state = State.DRAINING
+            if self.tcp_closed_by is None:
+                self.tcp_closed_by = Direction.SERVER
+            with contextlib.suppress(OSError, anyio.BrokenResourceError):
+                await self.socket_stream.send_eof()
+        elif kind == "close-frame-only":
+            self.close_tcp_after_close = False
+            if self.server_close is None:
+                if self.initiator is None:
+                    self.initiator = Direction.SERVER
+                await self._send_close(fault.code, "")
+                self.state = State.CLOSING
+        elif kind == "no-close-reply":
+            self.answer_close = False
+        elif kind == "stop-reading":
+            await self._pause_reading(fault.seconds)
+        elif kind == "stall":
+            async with self.write_lock:
+                await self._pause_reading(fault.seconds)
+                await anyio.sleep(fault.seconds or 0)
+        elif kind == "delay-writes":
+            self.write_delay = fault.seconds or 0.0
+        elif kind == "throttle":
+            self.write_chunks = (fault.size, fault.seconds or 0.0)
+        elif kind == "split-frames":
+            self.split_interval = fault.seconds or 0.0
+
+    async def _pause_reading(self, seconds: float | None) -> None:
+        self.reading_allowed = anyio.Event()
+        if seconds is None:
+            return
+        event = self.reading_allowed
+
+        async def resume() -> None:
+            await anyio.sleep(seconds)
+            event.set()
+
+        assert self.task_group is not None
+        self.task_group.start_soon(resume)
 
     def end_after_grace(self) -> None:
         """After a deliberate violation: give the client ``violation_grace`` seconds to fail the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ class ServerFactory:
         self.defaults = defaults
         self._tls = tls
         self.servers: list[MockServer] = []
+        self._held: list[socket.socket] = []
 
     def __call__(self, **options: Any) -> MockServer:
         """Start a new server with these options, and return it."""
@@ -32,10 +34,24 @@ class ServerFactory:
         self.servers.append(server)
         return server
 
+    def refused_url(self, path: str = "/", scheme: str = "ws") -> str:
+        """A URL on 127.0.0.1 whose port refuses connections, reliably, for the whole test.
+
+        The port is held by a socket that is bound but not listening, so no other program can
+        take it and every connection attempt gets a reset (``ConnectionRefusedError``).
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self._held.append(sock)
+        port = sock.getsockname()[1]
+        return f"{scheme}://127.0.0.1:{port}{path if path.startswith('/') else '/' + path}"
+
     def close(self) -> None:
         """Stop every server, then raise the first server's failure (handler error, or client
         violation in strict mode)."""
         __tracebackhide__ = True
+        for sock in self._held:
+            sock.close()
         problems: list[WsmockError] = []
         for server in self.servers:
             try:

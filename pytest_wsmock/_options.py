@@ -47,6 +47,19 @@ class ServerOptions:
             (ini ``wsmock_backend``, default ``asyncio``).
         handshake: how to answer opening handshakes: one :class:`Handshake` or a sequence, one
             per connection, the last repeating (default: a correct accept).
+        idle_timeout: close a connection with 1001 when the client sends nothing for this
+            many seconds (ini ``wsmock_idle_timeout``, default none).
+        max_connections: answer connections beyond this many open ones with
+            ``503 Service Unavailable`` (ini ``wsmock_max_connections``, default none).
+        deadline: seconds after its start at which the server closes every connection and
+            fails the test, so that a client that never finishes cannot hang the run
+            (ini ``wsmock_deadline``, default 120; ``0`` or ``none`` turns it off).
+        tls_fault: make the TLS server misbehave: ``untrusted`` (a certificate from another
+            CA), ``wrong-host`` (a certificate for another host name), ``expired``,
+            ``not-yet-valid``, or ``close-during-handshake`` (TCP closes after the client's
+            first TLS bytes). Needs ``tls=True``.
+        client_cert: mutual TLS: the server requires a client certificate issued by the
+            session CA (``server.client_cert_files()`` gives one). Needs ``tls=True``.
     """
 
     host: str = "127.0.0.1"
@@ -63,6 +76,11 @@ class ServerOptions:
     max_header_size: int = 64 * 2**10
     backend: str = "asyncio"
     handshake: tuple[Handshake, ...] = ()
+    idle_timeout: float | None = None
+    max_connections: int | None = None
+    deadline: float | None = 120.0
+    tls_fault: str | None = None
+    client_cert: bool = False
 
     @classmethod
     def names(cls) -> list[str]:
@@ -88,11 +106,38 @@ class ServerOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ConfigError(f"wsmock option {name} must be a positive number, got {value!r}")
+        for name in ("idle_timeout", "deadline"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+            ):
+                raise ConfigError(
+                    f"wsmock option {name} must be a positive number or None, got {value!r}"
+                )
+        if self.max_connections is not None and (
+            isinstance(self.max_connections, bool)
+            or not isinstance(self.max_connections, int)
+            or self.max_connections < 1
+        ):
+            raise ConfigError(
+                f"wsmock option max_connections must be an int >= 1 or None, "
+                f"got {self.max_connections!r}"
+            )
+        if self.tls_fault is not None and self.tls_fault not in TLS_FAULTS:
+            raise ConfigError(
+                f"wsmock option tls_fault must be one of {', '.join(TLS_FAULTS)}, "
+                f"got {self.tls_fault!r}"
+            )
+        if (self.tls_fault is not None or self.client_cert) and not self.tls:
+            raise ConfigError(
+                "wsmock options tls_fault and client_cert need a TLS server: use the "
+                "wss_server fixture or ws_server_factory(tls=True)"
+            )
         for name in ("max_message_size", "max_header_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"wsmock option {name} must be a positive int, got {value!r}")
-        for name in ("tls", "deflate", "strict"):
+        for name in ("tls", "deflate", "strict", "client_cert"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(
                     f"wsmock option {name} must be True or False, got {getattr(self, name)!r}"
@@ -150,6 +195,9 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "max_message_size": int,
         "max_header_size": int,
         "strict": _parse_bool,
+        "idle_timeout": _optional_float,
+        "deadline": _optional_float,
+        "max_connections": _optional_int,
     }
     result: dict[str, Any] = {}
     for name, raw in values.items():
@@ -158,6 +206,18 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         except ValueError:
             raise ConfigError(f"ini option wsmock_{name} has an invalid value {raw!r}") from None
     return result
+
+
+def _optional_float(text: str) -> float | None:
+    if text.lower() in ("", "none", "0", "off"):
+        return None
+    return float(text)
+
+
+def _optional_int(text: str) -> int | None:
+    if text.lower() in ("", "none", "off"):
+        return None
+    return int(text)
 
 
 def _parse_bool(text: str) -> bool:
@@ -179,4 +239,10 @@ INI_OPTIONS: dict[str, str] = {
     "max_message_size": "largest client message in bytes; larger ones get close 1009",
     "max_header_size": "largest handshake request head in bytes; larger ones get HTTP 431",
     "strict": "fail a test when its client breaks the protocol (true/false)",
+    "idle_timeout": "seconds of client silence after which the server closes with 1001 (none)",
+    "max_connections": "open connections a server allows; more get HTTP 503 (none)",
+    "deadline": "seconds after which a server closes everything and fails the test (none: off)",
 }
+
+#: The values of the ``tls_fault`` option.
+TLS_FAULTS = ("untrusted", "wrong-host", "expired", "not-yet-valid", "close-during-handshake")

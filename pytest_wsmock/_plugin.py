@@ -12,6 +12,7 @@ import trustme
 from ._assertions import compare
 from ._errors import ConfigError
 from ._factory import ServerFactory
+from ._faults import Fault
 from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
 from ._options import INI_OPTIONS, ServerOptions, parse_ini
@@ -106,7 +107,7 @@ def pytest_assertrepr_compare(
 
 def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
     # Catalogue entries carry their own readable id (``wrong-accept``, ``status-503``...).
-    if isinstance(val, (Handshake, FrameViolation)):
+    if isinstance(val, (Handshake, FrameViolation, Fault)):
         return val.id
     return None
 
@@ -167,6 +168,12 @@ def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]
 def ws_server(ws_server_factory: ServerFactory) -> MockServer:
     """A ``ws://`` mock server on 127.0.0.1 and a free port, configured by the marker."""
     return ws_server_factory()
+
+
+@pytest.fixture
+def ws_refused_url(ws_server_factory: ServerFactory) -> str:
+    """A ``ws://127.0.0.1:PORT/`` URL whose port refuses connections during the test."""
+    return ws_server_factory.refused_url()
 
 
 @pytest.fixture

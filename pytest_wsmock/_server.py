@@ -8,6 +8,7 @@ import functools
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _STOP_TIMEOUT = 10.0
+_TOO_MANY = Handshake.unavailable(retry_after=1).named(
+    "too-many-connections", "503 Service Unavailable: max_connections open connections"
+)
 #: Event-loop iterations run before teardown cancels the connections: enough to see readiness
 #: of data already in the kernel (one) and to let the readers act on it (one more), with a spare.
 _SETTLE_ITERATIONS = 3
@@ -119,6 +123,7 @@ class MockServer:
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
         self._failure_reported = False
+        self._notes: list[str] = []
 
     # -- life -------------------------------------------------------------------------------
 
@@ -152,6 +157,28 @@ class MockServer:
         except BaseException as exc:
             self._record_error("server", exc)
 
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop the listener and every connection, stay down ``down_for`` seconds (connection
+        attempts are refused meanwhile), then listen again on the same port: for testing
+        reconnect loops. Records and connection numbers carry on.
+        """
+        self.stop()
+        with self._cond:
+            self._notes.append(f"restart: down for {down_for} s")
+        time.sleep(down_for)
+        port = self._port
+        self._portal = None
+        self._serve_future = None
+        self._scope = None
+        self._stopping = False
+        sock = _listening_socket(self.options.host, port or 0)
+        self._portal = PORTALS.get(self.options.backend)
+        self._serve_future = self._portal.start_task_soon(self._serve, sock)
+
+    async def restart_async(self, down_for: float = 0.0) -> None:
+        """The awaitable form of :meth:`restart`."""
+        await self._in_thread(lambda: self.restart(down_for))
+
     def __enter__(self) -> MockServer:
         return self.start()
 
@@ -175,7 +202,23 @@ class MockServer:
             self._scope = tg.cancel_scope
             if self._stopping:
                 return
+            if self.options.deadline is not None:
+                tg.start_soon(self._deadline, self.options.deadline)
             await listener.serve(self._accept, task_group=tg)
+
+    async def _deadline(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+        with self._cond:
+            still_open = [c.label for c in self._connections if not c._ended]
+        self._record_error(
+            "server",
+            WaitTimeout(
+                f"the mock server's deadline of {seconds} s (option deadline) passed; it closed "
+                f"its listener and {len(still_open)} open connection(s): {still_open}"
+            ),
+        )
+        assert self._scope is not None
+        self._scope.cancel()
 
     async def _accept(self, stream: SocketStream) -> None:
         peer = stream.extra(SocketAttribute.remote_address)
@@ -188,6 +231,15 @@ class MockServer:
                 conn._script = steps
                 handler = functools.partial(run_script, steps=steps)
             outcome = self._outcome_for(conn.index)
+            open_count = sum(not c._ended for c in self._connections[:-1])
+            limit = self.options.max_connections
+            if limit is not None and open_count >= limit:
+                # Over the limit: answered like a busy server, and noted.
+                outcome = _TOO_MANY
+                conn._notes.append(
+                    f"max_connections: {open_count} connection(s) were open (limit {limit}); "
+                    f"answered 503"
+                )
             conn._handshake = outcome
             self._cond.notify_all()
         await _Driver(self, stream, conn, handler, outcome).run()
@@ -233,7 +285,7 @@ class MockServer:
 
     def _tls_server_context(self) -> ssl.SSLContext:
         assert self._tls is not None
-        return self._tls.server_context
+        return self._tls.server_context_for(self.options.tls_fault, self.options.client_cert)
 
     def _require_tls(self) -> TlsMaterial:
         if self._tls is None or not self.options.tls:
@@ -244,8 +296,18 @@ class MockServer:
         return self._tls
 
     def client_ssl_context(self) -> ssl.SSLContext:
-        """A new client-side ``ssl.SSLContext`` that trusts the certificate this server uses."""
-        return self._require_tls().client_context()
+        """A new client-side ``ssl.SSLContext`` that trusts the session CA. With
+        ``client_cert=True`` (mutual TLS) it also carries the client certificate.
+
+        (With a ``tls_fault``, the server's certificate is wrong on purpose: this context then
+        makes a client refuse it, as it should.)
+        """
+        return self._require_tls().client_context(with_cert=self.options.client_cert)
+
+    def client_cert_files(self) -> tuple[Path, Path]:
+        """``(certificate chain PEM, private key PEM)`` of a client certificate issued by the
+        session CA, for mutual TLS with clients configured by file."""
+        return self._require_tls().client_cert_files()
 
     @property
     def ca_path(self) -> Path:
@@ -479,6 +541,12 @@ class MockServer:
         strict = [(label, v) for label, v in self.violations if v.kind not in LIMIT_KINDS]
         if self.options.strict and strict:
             raise ClientViolationError(strict)
+
+    @property
+    def notes(self) -> list[str]:
+        """Server-wide events: restarts, the deadline."""
+        with self._cond:
+            return list(self._notes)
 
     def transcript(self) -> str:
         """The readable account of every connection, as failure reports show it."""

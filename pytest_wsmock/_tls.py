@@ -1,8 +1,11 @@
-"""Certificates for ``wss://`` servers: a trustme CA, the server's certificate, client contexts."""
+"""Certificates for ``wss://`` servers: a trustme CA, server certificates good and bad, and
+the client side's contexts and files."""
 
 from __future__ import annotations
 
+import datetime
 import ssl
+import threading
 from pathlib import Path
 
 import trustme
@@ -10,29 +13,91 @@ import trustme
 #: The names the server certificate is valid for: the loopback names a client may dial.
 SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
+#: The name on the certificate of the ``wrong-host`` TLS fault.
+WRONG_HOST = "wrong-host.invalid"
+
 
 class TlsMaterial:
-    """A CA, a server certificate it issued, and the files and contexts made from them.
+    """A CA, the server certificates it issued, and the files and contexts made from them.
 
     The ``wss_server`` fixture builds one per test session from ``wsmock_ca``; build your own
     with ``TlsMaterial(trustme.CA(), directory)`` to use :class:`MockServer` outside pytest.
+    Certificates for the TLS faults are made the first time a test asks for them.
 
     Args:
         ca: the certificate authority that issues the server certificate.
-        directory: where to write ``ca_path`` (an existing folder).
+        directory: where to write ``ca_path`` and the client certificate files (an existing
+            folder).
     """
 
     def __init__(self, ca: trustme.CA, directory: Path) -> None:
         self.ca = ca
+        self.directory = Path(directory)
         #: PEM file with the CA certificate.
-        self.ca_path = Path(directory) / "wsmock-ca.pem"
+        self.ca_path = self.directory / "wsmock-ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_path))
         self.server_cert = ca.issue_cert(*SERVER_NAMES)
-        self.server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self.server_cert.configure_cert(self.server_context)
+        self.server_context = self._context(self.server_cert, client_cert=False)
+        self._lock = threading.Lock()
+        self._contexts: dict[tuple[str | None, bool], ssl.SSLContext] = {
+            (None, False): self.server_context
+        }
+        self._client_cert: trustme.LeafCert | None = None
 
-    def client_context(self) -> ssl.SSLContext:
-        """A new client ``ssl.SSLContext`` that trusts :attr:`ca` (and checks host names)."""
+    def _context(self, cert: trustme.LeafCert, *, client_cert: bool) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        if client_cert:
+            # Mutual TLS: only clients with a certificate from our CA get in.
+            context.verify_mode = ssl.CERT_REQUIRED
+            self.ca.configure_trust(context)
+        return context
+
+    def _leaf_for(self, fault: str | None) -> trustme.LeafCert:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        day = datetime.timedelta(days=1)
+        if fault == "untrusted":
+            # Signed by a CA that no client was told to trust.
+            return trustme.CA().issue_cert(*SERVER_NAMES)
+        if fault == "wrong-host":
+            return self.ca.issue_cert(WRONG_HOST)
+        if fault == "expired":
+            return self.ca.issue_cert(*SERVER_NAMES, not_before=now - 2 * day, not_after=now - day)
+        if fault == "not-yet-valid":
+            return self.ca.issue_cert(*SERVER_NAMES, not_before=now + day, not_after=now + 2 * day)
+        return self.server_cert
+
+    def server_context_for(self, fault: str | None, client_cert: bool) -> ssl.SSLContext:
+        """The server-side context for a TLS fault (or none) and a mutual-TLS setting."""
+        key = (None if fault == "close-during-handshake" else fault, client_cert)
+        with self._lock:
+            if key not in self._contexts:
+                self._contexts[key] = self._context(self._leaf_for(key[0]), client_cert=client_cert)
+            return self._contexts[key]
+
+    def client_context(self, *, with_cert: bool = False) -> ssl.SSLContext:
+        """A new client ``ssl.SSLContext`` that trusts :attr:`ca` (and checks host names);
+        ``with_cert`` adds the client certificate, for mutual TLS."""
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
         self.ca.configure_trust(context)
+        if with_cert:
+            self.client_cert().configure_cert(context)
         return context
+
+    def client_cert(self) -> trustme.LeafCert:
+        """The client certificate for mutual TLS (issued once, by :attr:`ca`)."""
+        with self._lock:
+            if self._client_cert is None:
+                self._client_cert = self.ca.issue_cert("wsmock-client@example.invalid")
+            return self._client_cert
+
+    def client_cert_files(self) -> tuple[Path, Path]:
+        """``(certificate chain PEM, private key PEM)`` files of :meth:`client_cert`, for
+        clients configured by file (``ssl_context.load_cert_chain(cert, key)``)."""
+        cert = self.client_cert()
+        cert_path = self.directory / "wsmock-client-cert.pem"
+        key_path = self.directory / "wsmock-client-key.pem"
+        if not cert_path.exists():
+            cert_path.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+            key_path.write_bytes(cert.private_key_pem.bytes())
+        return cert_path, key_path

@@ -67,6 +67,7 @@ def render_server(server: MockServer) -> str:
     """The transcript of every connection of one server."""
     connections = server.connections
     head = f"{server.url}: {len(connections)} connection(s)"
+    head += "".join(f"\n  server note: {note}" for note in server.notes)
     if not connections:
         return head + "; no client connected"
     return "\n".join([head, *(render_connection(conn) for conn in connections)])

@@ -1,0 +1,192 @@
+"""Transport faults: TCP going wrong on purpose, as script steps (the ``TRANSPORT_FAULTS``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+from ._errors import ConfigError
+from ._steps import Step
+from ._websocket import WebSocket
+
+FaultKind = Literal[
+    "drop",
+    "reset",
+    "half-close",
+    "stop-reading",
+    "no-close-reply",
+    "close-frame-only",
+    "close-then-drop",
+    "stall",
+    "delay-writes",
+    "throttle",
+    "split-frames",
+]
+
+
+@dataclass(frozen=True, repr=False)
+class Fault(Step):
+    """A transport fault: a script step that makes TCP misbehave at that point.
+
+    Build one with a named constructor (``Fault.drop()``, ``Fault.reset()``,
+    ``Fault.stall(2)``, ...) or take one from ``TRANSPORT_FAULTS``. Put it in a script:
+    ``ws_server.script(send_text("hi"), Fault.drop())``. When it fires, the connection's
+    :attr:`Connection.notes` (and the transcript) say when and what; what the client did next
+    is in the rest of the record (its close frame, its FIN or RST, its next connection).
+
+    Some faults happen once (``drop``, ``reset``, ``half-close``, ``stall``, ...); others
+    change the connection from then on (``delay-writes``, ``throttle``, ``split-frames``,
+    ``no-close-reply``, ``stop-reading`` without a duration).
+
+    Attributes:
+        id: short name, used as the pytest id.
+        description: what the server does.
+        kind: which fault.
+        seconds: a duration (stall, stop-reading, delay-writes, throttle and split-frames
+            intervals); ``None`` for "until the connection ends".
+        size: bytes per write (throttle).
+        code: the close code (close-frame-only, close-then-drop).
+    """
+
+    id: str
+    description: str
+    kind: FaultKind
+    seconds: float | None = None
+    size: int = 1
+    code: int = 1000
+
+    def describe(self) -> str:
+        return f"Fault.{self.id}"
+
+    async def run(self, ws: WebSocket) -> None:
+        await ws._driver.apply_fault(self)
+
+    def named(self, id: str, description: str | None = None) -> Fault:
+        """The same fault under another id (and description)."""
+        return dataclasses.replace(
+            self, id=id, description=self.description if description is None else description
+        )
+
+    # -- TCP ending ---------------------------------------------------------------------------
+
+    @classmethod
+    def drop(cls) -> Fault:
+        """Close TCP (FIN) without a close frame: the client should report 1006."""
+        return cls("drop", "closes TCP (FIN) without a close frame", "drop")
+
+    @classmethod
+    def reset(cls) -> Fault:
+        """Abort the connection with RST (SO_LINGER 0), without a close frame."""
+        return cls("reset", "resets TCP (RST, SO_LINGER 0) without a close frame", "reset")
+
+    @classmethod
+    def half_close(cls) -> Fault:
+        """Shut down the server's sending side (FIN) and keep reading what the client sends;
+        the server can no longer answer, so the client must close TCP itself."""
+        return cls(
+            "half-close",
+            "shuts down its sending side (FIN) and keeps reading",
+            "half-close",
+        )
+
+    @classmethod
+    def stop_reading(cls, seconds: float | None = None) -> Fault:
+        """Stop reading from the socket (for ``seconds``, or for good): the client's frames
+        pile up in the kernel's buffers, then its sends block."""
+        what = f"for {seconds} s" if seconds is not None else "until the connection ends"
+        return cls("stop-reading", f"stops reading {what}", "stop-reading", seconds)
+
+    @classmethod
+    def no_close_reply(cls) -> Fault:
+        """From now on, take the client's close frame and never answer it, keeping TCP open:
+        tests the client's close timeout. (The script goes on at once.)"""
+        return cls(
+            "no-close-reply",
+            "does not answer the client's close frame and keeps TCP open",
+            "no-close-reply",
+        )
+
+    @classmethod
+    def close_frame_only(cls, code: int = 1000) -> Fault:
+        """Send a close frame, then never close TCP, even after the client's answer: the
+        client must close the connection itself."""
+        return cls(
+            "close-frame-only",
+            f"sends close {code} but never closes TCP",
+            "close-frame-only",
+            code=code,
+        )
+
+    @classmethod
+    def close_then_drop(cls, code: int = 1000) -> Fault:
+        """Send a close frame and close TCP at once, without waiting for the client's answer."""
+        return cls(
+            "close-then-drop",
+            f"sends close {code} and closes TCP at once",
+            "close-then-drop",
+            code=code,
+        )
+
+    # -- timing -------------------------------------------------------------------------------
+
+    @classmethod
+    def stall(cls, seconds: float) -> Fault:
+        """Neither read nor write for ``seconds``, with the socket open."""
+        _positive("stall", seconds)
+        return cls("stall", f"neither reads nor writes for {seconds} s", "stall", seconds)
+
+    @classmethod
+    def delay_writes(cls, seconds: float) -> Fault:
+        """From now on, wait ``seconds`` before each write (latency)."""
+        _positive("delay_writes", seconds)
+        return cls("delay-writes", f"waits {seconds} s before each write", "delay-writes", seconds)
+
+    @classmethod
+    def throttle(cls, size: int = 1, seconds: float = 0.01) -> Fault:
+        """From now on, write ``size`` bytes at a time, ``seconds`` apart: a frame reaches
+        the client in many small TCP segments."""
+        _positive("throttle", seconds)
+        if size < 1:
+            raise ConfigError(f"Fault.throttle takes a size of at least 1 byte, got {size}")
+        return cls(
+            "throttle",
+            f"writes {size} byte(s) every {seconds} s",
+            "throttle",
+            seconds,
+            size,
+        )
+
+    @classmethod
+    def split_frames(cls, seconds: float = 0.05) -> Fault:
+        """From now on, write each frame's header and payload as two writes, ``seconds``
+        apart."""
+        _positive("split_frames", seconds)
+        return cls(
+            "split-frames",
+            f"writes each frame header, then {seconds} s later its payload",
+            "split-frames",
+            seconds,
+        )
+
+
+def _positive(name: str, seconds: float) -> None:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ConfigError(f"Fault.{name} takes a duration >= 0 in seconds, got {seconds!r}")
+
+
+#: The transport faults a robust client must survive, each a script step with a readable
+#: pytest id. Durations are short, for test suites; build your own with the constructors.
+TRANSPORT_FAULTS: tuple[Fault, ...] = (
+    Fault.drop(),
+    Fault.reset(),
+    Fault.half_close(),
+    Fault.close_then_drop(),
+    Fault.close_frame_only(),
+    Fault.no_close_reply(),
+    Fault.stall(0.3),
+    Fault.stop_reading(0.3),
+    Fault.delay_writes(0.05),
+    Fault.throttle(1, 0.002),
+    Fault.split_frames(0.05),
+)
