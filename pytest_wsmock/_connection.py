@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import threading
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
     from ._steps import Step
 
 T = TypeVar("T")
+
+
+def _time(record: Frame | Message) -> float:
+    return record.time
 
 
 class Connection:
@@ -434,12 +439,20 @@ class Connection:
             self._cond.notify_all()
 
     def _record_frame(self, frame: Frame) -> None:
+        # In time order: a frame the server wrote is timed when its write started, and the
+        # client's answer may be recorded before that write returned.
         with self._cond:
-            self._frames.append(frame)
+            if self._frames and self._frames[-1].time > frame.time:
+                bisect.insort(self._frames, frame, key=_time)
+            else:
+                self._frames.append(frame)
 
     def _record_message(self, message: Message) -> None:
         with self._cond:
-            self._messages.append(message)
+            if self._messages and self._messages[-1].time > message.time:
+                bisect.insort(self._messages, message, key=_time)
+            else:
+                self._messages.append(message)
             self._cond.notify_all()
 
     def _script_at(self, index: int) -> None:

@@ -603,13 +603,26 @@ class _Driver:
         if deliberate:
             self.check_closing = False
         wire_payload = len(frame.payload)
+        # State that the client's answer depends on is set before the bytes leave: on trio the
+        # answer can be read (by the reader task) before this write returns.
+        if frame.opcode == Opcode.PING and frame.fin and len(frame.payload) <= 125:
+            self.outstanding_pings.append(frame.payload)
+        elif frame.opcode == Opcode.CLOSE and self.server_close is None:
+            # A raw close frame counts as the server's close, valid or not: the server must
+            # not send a second one (RFC 6455 section 5.5.1).
+            payload = frame.payload
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+            self.server_close = (code, payload[2:].decode("utf-8", errors="replace"))
+            if self.initiator is None:
+                self.initiator = Direction.SERVER
+        # The frame's time is when it started to leave, so it sorts before the answer.
+        now = time.monotonic()
         try:
             await self._send_bytes(data, len(data) - wire_payload)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             raise ConnectionClosed(
                 f"cannot send {name} on {self.conn.label}: the connection broke ({exc!r})"
             ) from exc
-        now = time.monotonic()
         self.conn._record_frame(
             Frame(
                 Direction.SERVER,
@@ -625,16 +638,6 @@ class _Driver:
                 now,
             )
         )
-        if frame.opcode == Opcode.PING and frame.fin and len(frame.payload) <= 125:
-            self.outstanding_pings.append(frame.payload)
-        elif frame.opcode == Opcode.CLOSE and self.server_close is None:
-            # A raw close frame counts as the server's close, valid or not: the server must
-            # not send a second one (RFC 6455 section 5.5.1).
-            payload = frame.payload
-            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
-            self.server_close = (code, payload[2:].decode("utf-8", errors="replace"))
-            if self.initiator is None:
-                self.initiator = Direction.SERVER
         return now
 
     async def send_message(
