@@ -478,6 +478,18 @@ class Connection:
         )
         self._update(lambda: setattr(self, "_script_failure", text))
 
+    def _script_cut_short(self, index: int, step: Step) -> None:
+        text = (
+            f"script stopped at {self._script_step_text(index)}: the connection ended after the "
+            f"server broke the protocol on purpose"
+        )
+
+        def record() -> None:
+            self._notes.append(text)
+            self._script_done = True
+
+        self._update(record)
+
     def _script_unfinished(self) -> str:
         state = str(self._close) if self._close else "the connection is still open"
         return (

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
 import os
 import socket
 import ssl
@@ -64,6 +63,7 @@ from ._protocol import (
     reason_phrase,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message, TcpEnd
+from ._state import CAN_SEND, State
 from ._websocket import Inbox, OutFrame, WebSocket
 
 if TYPE_CHECKING:
@@ -72,20 +72,6 @@ if TYPE_CHECKING:
 Handler = Callable[[WebSocket], Awaitable[Any]]
 
 _RECEIVE_SIZE = 65536
-
-
-class State(enum.Enum):
-    """Where a connection is in its life."""
-
-    HANDSHAKE = "handshake"
-    OPEN = "open"
-    CLOSING = "closing"
-    DRAINING = "draining"
-    CLOSED = "closed"
-
-
-#: States in which the server may still write frames.
-_CAN_SEND = frozenset({State.OPEN, State.CLOSING})
 
 
 def _client_rule(kind: str, detail: str, rfc: str) -> Violation:
@@ -484,7 +470,7 @@ class _Driver:
             self.tcp_end = how
         elif how == "rst" and self.tcp_end == "fin":
             self.tcp_end = "rst"  # our FIN went out, then the client reset the connection
-        if self.state in _CAN_SEND:
+        if self.state in CAN_SEND:
             # The client is gone: nothing more goes out (a handler's final close included).
             self.state = State.DRAINING
             self.inbox.close()
@@ -510,7 +496,7 @@ class _Driver:
         elif isinstance(event, PingEvent):
             self.conn._update(lambda: self.conn._pings.append(event.payload))
             self._to_handler(frame)
-            if self.state in _CAN_SEND and self.server_close is None:
+            if self.state in CAN_SEND and self.server_close is None:
                 await self.send_frames([OutFrame(Opcode.PONG, event.payload)])
         elif isinstance(event, PongEvent):
             self.conn._update(lambda: self.conn._pongs.append(event.payload))
@@ -541,7 +527,7 @@ class _Driver:
             )
 
     async def _on_client_close(self, event: CloseEvent) -> None:
-        if self.client_close is not None or self.state not in _CAN_SEND:
+        if self.client_close is not None or self.state not in CAN_SEND:
             return
         self.client_close = (event.code, event.reason)
         if self.initiator is None:
@@ -562,7 +548,7 @@ class _Driver:
 
     async def _client_violation(self, violation: Violation) -> None:
         self.conn._record_violation(violation)
-        if not violation.fatal or self.state not in _CAN_SEND:
+        if not violation.fatal or self.state not in CAN_SEND:
             return
         # RFC 6455 section 7.1.7: fail the connection, with the close code the rule names.
         if self.server_close is None:
@@ -594,7 +580,7 @@ class _Driver:
     async def _write_frame(self, frame: OutFrame, deliberate: bool) -> float:
         """Write and record one frame; return the time it was recorded at."""
         name = opcode_name(frame.opcode)
-        if self.state not in _CAN_SEND:
+        if self.state not in CAN_SEND:
             raise ConnectionClosed(
                 f"cannot send {name} on {self.conn.label}: it is {self.state.value}",
                 *(self.client_close or (None, "")),

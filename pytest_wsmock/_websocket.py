@@ -13,6 +13,7 @@ import anyio
 from ._errors import ConnectionClosed
 from ._protocol import Opcode, Request, encode_frame
 from ._records import Frame, Message
+from ._state import State
 
 T = TypeVar("T")
 
@@ -286,6 +287,11 @@ class WebSocket:
         """Wait until the test calls ``server.release(label)`` (no timeout: the server's
         teardown ends the wait)."""
         await self._driver.server._release_event(label).wait()
+
+    def _ended_after_deliberate_break(self) -> bool:
+        """Whether the connection is over and the server had broken the protocol on purpose."""
+        driver = self._driver
+        return not driver.check_closing and driver.state is not State.OPEN
 
     def end_after_grace(self) -> None:
         """Close TCP ``violation_grace`` seconds from now unless the connection ends first."""
