@@ -1,0 +1,1 @@
+"""Client-compliance checks, each triggered by a deliberately broken client over a raw socket."""

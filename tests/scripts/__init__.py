@@ -1,0 +1,1 @@
+"""Scripts, handlers and live control, driven by real clients."""
