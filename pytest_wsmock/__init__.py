@@ -26,7 +26,7 @@ from ._protocol import (
     Violation,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
-from ._server import MockServer
+from ._server import LIMIT_KINDS, MockServer
 from ._steps import (
     Step,
     call,
@@ -52,6 +52,7 @@ from ._tls import TlsMaterial
 from ._websocket import WebSocket
 
 __all__ = [
+    "LIMIT_KINDS",
     "TRANSPORT_FAULTS",
     "Fault",
     "ANY",

@@ -14,7 +14,7 @@ from ._assertions import ANY, RecordMismatch, assert_closed, assert_received
 from ._errors import ConnectionClosed, WaitTimeout
 from ._protocol import Opcode, Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
-from ._transcript import render_connection, render_frame
+from ._transcript import render_connection, render_frames
 from ._websocket import OutFrame
 
 if TYPE_CHECKING:
@@ -469,7 +469,7 @@ class Connection:
         frames = self.frames[-count:]
         if not frames:
             return "no frames were seen"
-        lines = [f"    {render_frame(frame, self.accepted_at)}" for frame in frames]
+        lines = render_frames(frames, self.messages, self.accepted_at, "    ")
         return "last frames seen:\n" + "\n".join(lines)
 
     def _script_failed(self, index: int, step: Step, why: str) -> None:

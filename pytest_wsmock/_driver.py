@@ -36,7 +36,7 @@ from anyio.abc import ByteStream, SocketAttribute
 from anyio.streams.tls import TLSStream
 
 from ._connection import Connection
-from ._errors import ConnectionClosed
+from ._errors import ConfigError, ConnectionClosed
 from ._faults import Fault
 from ._handlers import echo
 from ._handshakes import Handshake
@@ -104,7 +104,9 @@ class _Driver:
         self.inbox: Inbox[Message] = Inbox()
         self.controls: Inbox[Frame] = Inbox()
         # Payloads of the pings the server sent that the client has not answered yet.
-        self.outstanding_pings: list[bytes] = []
+        self.outstanding_pings: list[tuple[bytes, float]] = []
+        # Pongs that answered none of them (heartbeats, or wrong answers), with their times.
+        self.stray_pongs: list[tuple[bytes, float]] = []
         # Whether to hold the client to the closing handshake: not after a broken handshake
         # answer or a deliberate violation, which a compliant client fails by dropping TCP.
         self.check_closing = True
@@ -512,16 +514,31 @@ class _Driver:
             self.controls.put(frame)
 
     def _check_pong(self, payload: bytes) -> None:
-        """RFC 6455 section 5.5.3: a pong answering a ping carries the ping's payload."""
+        """Match a pong with the server's pings (RFC 6455 section 5.5.3).
+
+        A pong may answer only the most recent of several pings, so one that echoes any
+        outstanding ping settles it and every earlier one. One that echoes none may be an
+        unsolicited heartbeat, which is legal; it is kept, and judged when the connection ends
+        (see :meth:`_check_unanswered_pings`).
+        """
+        for index in range(len(self.outstanding_pings) - 1, -1, -1):
+            if self.outstanding_pings[index][0] == payload:
+                del self.outstanding_pings[: index + 1]
+                return
+        self.stray_pongs.append((payload, time.monotonic()))
+
+    def _check_unanswered_pings(self) -> None:
+        """A ping never echoed, though the client sent a pong after it: a wrong answer."""
         if not self.outstanding_pings:
-            return  # an unsolicited pong is a legal heartbeat
-        expected = self.outstanding_pings.pop(0)
-        if payload != expected:
+            return
+        ping, sent = self.outstanding_pings[0]
+        answers = [pong for pong, at in self.stray_pongs if at >= sent]
+        if answers:
             self.conn._record_violation(
                 _client_rule(
                     "pong-mismatch",
-                    f"the client answered the server's ping {expected!r} with a pong "
-                    f"carrying {payload!r}",
+                    f"the client answered the server's ping {ping!r} with a pong carrying "
+                    f"{answers[0]!r}, and no pong ever echoed {ping!r}",
                     "RFC 6455 section 5.5.3",
                 )
             )
@@ -592,7 +609,7 @@ class _Driver:
         # State that the client's answer depends on is set before the bytes leave: on trio the
         # answer can be read (by the reader task) before this write returns.
         if frame.opcode == Opcode.PING and frame.fin and len(frame.payload) <= 125:
-            self.outstanding_pings.append(frame.payload)
+            self.outstanding_pings.append((frame.payload, time.monotonic()))
         elif frame.opcode == Opcode.CLOSE and self.server_close is None:
             # A raw close frame counts as the server's close, valid or not: the server must
             # not send a second one (RFC 6455 section 5.5.1).
@@ -638,9 +655,10 @@ class _Driver:
         """Send a data message, compressed when deflate is on (unless ``compress=False``),
         in one frame or in fragments of the given payload sizes (the rest goes last)."""
         if compress and self.deflate is None:
-            raise ConnectionClosed(
-                f"cannot send compressed on {self.conn.label}: permessage-deflate was not "
-                f"negotiated (extensions: {self.conn.extensions!r})"
+            raise ConfigError(
+                f"compress=True, but permessage-deflate was not negotiated on "
+                f"{self.conn.label} (extensions answered: {self.conn.extensions!r}); "
+                f"compress=None compresses only when it was"
             )
         use_deflate = self.deflate is not None and compress is not False
         async with self.write_lock:
@@ -677,11 +695,12 @@ class _Driver:
         if self.state is State.OPEN and self.server_close is None:
             if self.initiator is None:
                 self.initiator = Direction.SERVER
-            await self._send_close(code, reason)
+            # State first: the client may answer (or drop TCP) before the write returns.
             self.state = State.CLOSING
             # The reader finishes the handshake when the client's close frame comes; if it
             # does not come in time, the reader's deadline ends the connection.
             self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+            await self._send_close(code, reason)
         await self.reader_done.wait()
 
     async def _send_bytes(self, data: bytes, header_size: int) -> None:
@@ -715,9 +734,9 @@ class _Driver:
         if self.server_close is None:
             if self.initiator is None:
                 self.initiator = Direction.SERVER
-            await self._send_close(1001, "idle timeout")
             self.state = State.CLOSING
             self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+            await self._send_close(1001, "idle timeout")
         return await self.stream.receive(_RECEIVE_SIZE)
 
     async def apply_fault(self, fault: Fault) -> None:
@@ -748,8 +767,8 @@ class _Driver:
             if self.server_close is None:
                 if self.initiator is None:
                     self.initiator = Direction.SERVER
-                await self._send_close(fault.code, "")
                 self.state = State.CLOSING
+                await self._send_close(fault.code, "")
         elif kind == "no-close-reply":
             self.answer_close = False
         elif kind == "stop-reading":
@@ -865,6 +884,7 @@ class _Driver:
             await self.stream.aclose()
 
     def _finish(self) -> None:
+        self._check_unanswered_pings()
         self.inbox.close()
         self.controls.close()
         client = self.client_close or (None, "")

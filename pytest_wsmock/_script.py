@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._errors import ConnectionClosed
+from ._errors import ConfigError, ConnectionClosed
 from ._steps import Step, StepFailed
 from ._websocket import WebSocket
 
@@ -14,6 +14,11 @@ async def run_script(ws: WebSocket, *, steps: tuple[Step, ...]) -> None:
         conn._script_at(index)
         try:
             await step.run(ws)
+        except ConfigError as exc:
+            # A step the connection cannot carry out as written (e.g. compress=True without
+            # deflate): the test author's mistake, reported like an unmet expectation.
+            conn._script_failed(index, step, str(exc))
+            break
         except (StepFailed, ConnectionClosed) as exc:
             if ws._ended_after_deliberate_break():
                 # The server broke the protocol on purpose (a frame violation, a transport

@@ -305,11 +305,9 @@ class _ExpectControl(Step):
         with anyio.move_on_after(limit):
             while True:
                 try:
-                    frame: Frame = await ws.receive_control(limit)
+                    frame: Frame = await ws.receive_control(limit, opcode=self.opcode)
                 except ConnectionClosed as exc:
                     raise StepFailed(f"the connection closed before a {wanted} ({exc})") from None
-                if frame.opcode != self.opcode:
-                    continue
                 if self.payload is None or frame.payload == self.payload:
                     return
                 skipped.append(frame.payload)

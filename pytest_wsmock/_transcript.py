@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ._records import Direction, Frame, preview
+from ._records import Direction, Frame, Message, preview
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -22,6 +23,21 @@ def render_frame(frame: Frame, start: float) -> str:
         f"+{frame.time - start:.4f}s  {_ARROW[frame.direction]}  {frame.opcode_name:<12} "
         f"{frame.flags():<22} {len(frame.payload):>7} B  {preview(frame.payload)}"
     )
+
+
+def render_frames(
+    frames: Sequence[Frame], messages: Sequence[Message], start: float, indent: str
+) -> list[str]:
+    """One line per frame; a message that was compressed or fragmented is shown whole, decoded,
+    after its last frame (its time is that frame's)."""
+    whole = {(m.direction, m.time): m for m in messages if m.compressed or m.frames > 1}
+    lines = []
+    for frame in frames:
+        lines.append(indent + render_frame(frame, start))
+        message = whole.get((frame.direction, frame.time)) if frame.fin else None
+        if message is not None and frame.opcode < 8:
+            lines.append(f"{indent}{'':>9}= {message!r}")
+    return lines
 
 
 def render_connection(conn: Connection) -> str:
@@ -46,13 +62,7 @@ def render_connection(conn: Connection) -> str:
         if response.body:
             lines.append(f"  <   (body) {preview(response.body, 120)}")
     frames = conn.frames
-    # A message that was compressed or fragmented is shown whole after its last frame.
-    messages = {(m.direction, m.time): m for m in conn.messages if m.compressed or m.frames > 1}
-    for frame in frames[:MAX_FRAMES]:
-        lines.append("  " + render_frame(frame, conn.accepted_at))
-        message = messages.get((frame.direction, frame.time)) if frame.fin else None
-        if message is not None and frame.opcode < 8:
-            lines.append(f"  {'':>9}= {message!r}")
+    lines += render_frames(frames[:MAX_FRAMES], conn.messages, conn.accepted_at, "  ")
     if len(frames) > MAX_FRAMES:
         lines.append(f"  ... and {len(frames) - MAX_FRAMES} more frames")
     lines.append(f"  close: {conn.close}" if conn.close else "  still open")

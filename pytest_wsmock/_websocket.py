@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -72,6 +72,18 @@ class Inbox(Generic[T]):
         the queued items are taken."""
         self._closed = True
         self._ready.set()
+
+    async def take(self, wanted: Callable[[T], bool]) -> T:
+        """The first queued item that ``wanted`` accepts (waiting for one); others stay."""
+        while True:
+            for index, item in enumerate(self._items):
+                if wanted(item):
+                    del self._items[index]
+                    return item
+            if self._closed:
+                raise anyio.EndOfStream
+            self._ready = anyio.Event()
+            await self._ready.wait()
 
     async def get(self) -> T:
         while not self._items:
@@ -150,8 +162,15 @@ class WebSocket:
                 f"none came ({self._driver.conn.describe()})"
             ) from None
 
-    async def receive_control(self, timeout: float | None = None) -> Frame:
+    async def receive_control(
+        self, timeout: float | None = None, *, opcode: Opcode | None = None
+    ) -> Frame:
         """Wait for the client's next ping or pong frame (already answered and recorded).
+
+        Args:
+            timeout: seconds to wait; the server's ``timeout`` option by default.
+            opcode: only a ping (``Opcode.PING``) or only a pong; frames of the other kind
+                stay queued for a later call.
 
         Raises:
             ConnectionClosed: the connection ended first.
@@ -160,7 +179,9 @@ class WebSocket:
         limit = self._limit(timeout)
         try:
             with anyio.fail_after(limit):
-                return await self._driver.controls.get()
+                if opcode is None:
+                    return await self._driver.controls.get()
+                return await self._driver.controls.take(lambda frame: frame.opcode == opcode)
         except anyio.EndOfStream:
             raise self._closed() from None
         except TimeoutError:

@@ -225,11 +225,6 @@ def test_tcp_close_instead_of_close_reply(server: MockServer) -> None:
     assert_strict_fails(server, "no-closing-handshake")
 
 
-@pytest.mark.xfail(
-    reason="server bug (reported): RFC 6455 section 5.5.3 lets a client answer only the most "
-    "recent of several pings, but the server matches pongs to pings one by one",
-    strict=True,
-)
 def test_pong_for_only_the_latest_ping_is_fine(server: MockServer) -> None:
     """A client that answers only the most recent of two pings complies (section 5.5.3)."""
     with RawClient.connect(server.host, server.port) as client:
@@ -245,11 +240,6 @@ def test_pong_for_only_the_latest_ping_is_fine(server: MockServer) -> None:
     assert conn.violations == []
 
 
-@pytest.mark.xfail(
-    reason="server bug (reported): an unsolicited pong that crosses the server's ping on the "
-    "wire is taken for the answer to that ping, a pong-mismatch",
-    strict=True,
-)
 def test_unsolicited_pong_crossing_a_ping_is_fine(server: MockServer) -> None:
     """A heartbeat pong that crosses the server's ping on the wire breaks no rule."""
     with RawClient.connect(server.host, server.port) as client:
