@@ -173,7 +173,14 @@ class _Driver:
                     self.stream, server_side=True, ssl_context=context, standard_compatible=False
                 )
         except (ssl.SSLError, OSError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
-            self._set_tls_error(f"{exc.__cause__ or exc}")
+            why = str(exc.__cause__ or exc)
+            if not why:
+                # asyncio clients that refuse the certificate just close, without an alert.
+                why = (
+                    "the client closed TCP during the TLS handshake without a TLS alert "
+                    "(a client that does not accept the server's certificate may do that)"
+                )
+            self._set_tls_error(why)
             return False
         except TimeoutError:
             self._set_tls_error(

@@ -101,6 +101,18 @@ class ServerOptions:
             changes["subprotocols"] = _as_str_tuple("subprotocols", changes["subprotocols"])
         return dataclasses.replace(self, **changes)._checked()
 
+    def check_tls(self) -> None:
+        """Raise unless the TLS-only options come with ``tls=True``.
+
+        Checked when a server is built, not when options merge: a marker may set
+        ``tls_fault`` for the ``wss_server`` fixture, which adds ``tls=True`` itself.
+        """
+        if (self.tls_fault is not None or self.client_cert) and not self.tls:
+            raise ConfigError(
+                "wsmock options tls_fault and client_cert need a TLS server: use the "
+                "wss_server fixture or ws_server_factory(tls=True)"
+            )
+
     def _checked(self) -> ServerOptions:
         for name in ("timeout", "close_timeout", "handshake_timeout", "violation_grace"):
             value = getattr(self, name)
@@ -127,11 +139,6 @@ class ServerOptions:
             raise ConfigError(
                 f"wsmock option tls_fault must be one of {', '.join(TLS_FAULTS)}, "
                 f"got {self.tls_fault!r}"
-            )
-        if (self.tls_fault is not None or self.client_cert) and not self.tls:
-            raise ConfigError(
-                "wsmock options tls_fault and client_cert need a TLS server: use the "
-                "wss_server fixture or ws_server_factory(tls=True)"
             )
         for name in ("max_message_size", "max_header_size"):
             value = getattr(self, name)

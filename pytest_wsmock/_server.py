@@ -105,6 +105,7 @@ class MockServer:
 
     def __init__(self, options: ServerOptions | None = None, *, tls: TlsMaterial | None = None):
         self.options = options or ServerOptions()
+        self.options.check_tls()
         if self.options.tls and tls is None:
             raise ConfigError("a TLS server needs TLS material: pass tls=TlsMaterial(...)")
         self._tls = tls
