@@ -16,7 +16,7 @@ from ._faults import TRANSPORT_FAULTS, Fault
 from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import echo, silent
 from ._handshakes import AUTO, HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS, WRONG, Handshake
-from ._options import ServerOptions
+from ._options import TLS_FAULTS, ServerOptions
 from ._protocol import (
     CloseCode,
     ExtensionOffer,
@@ -52,6 +52,7 @@ from ._tls import TlsMaterial
 from ._websocket import WebSocket
 
 __all__ = [
+    "TLS_FAULTS",
     "LIMIT_KINDS",
     "TRANSPORT_FAULTS",
     "Fault",

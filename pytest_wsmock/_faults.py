@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._errors import ConfigError
+from ._handshakes import Handshake
 from ._steps import Step
 from ._websocket import WebSocket
 
@@ -66,6 +67,40 @@ class Fault(Step):
         """The same fault under another id (and description)."""
         return dataclasses.replace(
             self, id=id, description=self.description if description is None else description
+        )
+
+    def as_handshake(self) -> Handshake:
+        """This fault during the opening handshake, as a :class:`Handshake` outcome.
+
+        ``ws_server.handshake(Fault.reset())`` does the same as
+        ``ws_server.handshake(Handshake.reset_after_request())``. Meaningful for ``drop`` and
+        ``half-close`` (FIN after the request, no response), ``reset`` (RST), ``stall`` and
+        ``delay-writes`` (the response comes late) and ``throttle`` (the response trickles).
+
+        Raises:
+            ConfigError: the fault has no meaning before the connection is open.
+        """
+        name = f"fault-{self.id}"
+        if self.kind in ("drop", "half-close"):
+            return Handshake.close_after_request().named(name)
+        if self.kind == "reset":
+            return Handshake.reset_after_request().named(name)
+        if self.kind in ("stall", "delay-writes"):
+            return (
+                Handshake.accept()
+                .delayed(self.seconds or 0.0)
+                .named(name, f"answers the handshake {self.seconds} s late")
+            )
+        if self.kind == "throttle":
+            return (
+                Handshake.accept()
+                .trickled(self.size, self.seconds or 0.0)
+                .named(name, f"writes the 101 response {self.size} byte(s) every {self.seconds} s")
+            )
+        raise ConfigError(
+            f"Fault.{self.id} has no meaning during the opening handshake; as a handshake "
+            f"outcome use drop, half_close, reset, stall, delay_writes or throttle, or a "
+            f"Handshake (e.g. Handshake.never_respond())"
         )
 
     # -- TCP ending ---------------------------------------------------------------------------

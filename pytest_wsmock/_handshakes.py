@@ -739,18 +739,27 @@ HANDSHAKE_REJECTIONS: tuple[Handshake, ...] = (
 )
 
 
+def _as_outcome(item: object) -> Handshake | None:
+    if isinstance(item, Handshake):
+        return item
+    convert = getattr(item, "as_handshake", None)  # a transport Fault (see _faults.py)
+    if callable(convert):
+        outcome = convert()
+        assert isinstance(outcome, Handshake)
+        return outcome
+    return None
+
+
 def check_outcomes(outcomes: object) -> tuple[Handshake, ...]:
-    """Validate the ``handshake`` option: one :class:`Handshake` or a non-empty sequence."""
-    if isinstance(outcomes, Handshake):
-        return (outcomes,)
-    if (
-        not isinstance(outcomes, Sequence)
-        or isinstance(outcomes, str)
-        or not outcomes
-        or not all(isinstance(item, Handshake) for item in outcomes)
-    ):
+    """Validate the ``handshake`` option: one outcome or a non-empty sequence of them, each a
+    :class:`Handshake` or a transport ``Fault`` that means something during the handshake."""
+    items = [outcomes] if _as_outcome(outcomes) is not None else outcomes
+    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
+        items = [None]
+    converted = [_as_outcome(item) for item in items]
+    if any(outcome is None for outcome in converted):
         raise ConfigError(
-            f"handshake outcomes must be Handshake values (e.g. Handshake.reject(503)), one or "
-            f"a non-empty sequence, got {outcomes!r}"
+            f"handshake outcomes must be Handshake values (e.g. Handshake.reject(503)) or "
+            f"transport faults, one or a non-empty sequence, got {outcomes!r}"
         )
-    return tuple(outcomes)
+    return tuple(outcome for outcome in converted if outcome is not None)

@@ -26,15 +26,18 @@ from ._driver import Handler, _Driver
 from ._errors import (
     ClientViolationError,
     ConfigError,
+    ConnectionClosed,
     ScriptError,
     ServerError,
     WaitTimeout,
     WsmockError,
 )
 from ._fastio import serve_asyncio
+from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
 from ._options import ServerOptions
 from ._protocol import Violation
+from ._records import CloseInfo
 from ._script import run_script
 from ._steps import Step, check_steps
 from ._transcript import render_server
@@ -356,11 +359,13 @@ class MockServer:
         with self._cond:
             self._scripts[connection] = checked
 
-    def handshake(self, *outcomes: Handshake) -> None:
+    def handshake(self, *outcomes: Handshake | Fault) -> None:
         """Answer the next opening handshakes with these outcomes, one per connection.
 
         Connection #0 gets the first outcome, #1 the second, and so on; the last one applies to
-        every later connection. ``handshake(Handshake.reject(503), Handshake.accept())`` rejects
+        every later connection. A transport :class:`Fault` that means something during the
+        handshake (``Fault.reset()``, ``Fault.stall(1)``, ...) counts as its
+        ``as_handshake()``. ``handshake(Handshake.reject(503), Handshake.accept())`` rejects
         the first attempt and accepts every retry. Connections already accepted keep theirs.
 
         Raises:
@@ -369,6 +374,57 @@ class MockServer:
         checked = check_outcomes(outcomes)
         with self._cond:
             self._outcomes = checked
+
+    def _open_connections(self) -> list[Connection]:
+        with self._cond:
+            return [c for c in self._connections if c.accepted and not c._ended]
+
+    def broadcast_text(self, text: str, *, compress: bool | None = None) -> int:
+        """Send a text message to every open connection now; return how many got it
+        (a connection that closes meanwhile is skipped)."""
+        return self._broadcast(lambda conn: conn.send_text(text, compress=compress))
+
+    def broadcast_binary(self, data: bytes, *, compress: bool | None = None) -> int:
+        """Send a binary message to every open connection now; return how many got it."""
+        return self._broadcast(lambda conn: conn.send_binary(data, compress=compress))
+
+    def _broadcast(self, send: Callable[[Connection], None]) -> int:
+        sent = 0
+        for conn in self._open_connections():
+            try:
+                send(conn)
+            except ConnectionClosed:
+                continue
+            sent += 1
+        return sent
+
+    def close_all(self, code: int | None = 1000, reason: str = "") -> list[CloseInfo]:
+        """Run the closing handshake from the server's side on every open connection, at
+        once, and wait for each to end; return how each ended."""
+        connections = self._open_connections()
+        if connections and self._portal is not None:
+            self._portal.call(self._close_all, connections, code, reason)
+        return [conn.wait_closed() for conn in connections]
+
+    async def _close_all(
+        self, connections: list[Connection], code: int | None, reason: str
+    ) -> None:
+        async with anyio.create_task_group() as tg:
+            for conn in connections:
+                if conn._driver is not None:
+                    tg.start_soon(conn._driver.close, code, reason)
+
+    async def broadcast_text_async(self, text: str, *, compress: bool | None = None) -> int:
+        """The awaitable form of :meth:`broadcast_text`."""
+        return await self._in_thread(lambda: self.broadcast_text(text, compress=compress))
+
+    async def broadcast_binary_async(self, data: bytes, *, compress: bool | None = None) -> int:
+        """The awaitable form of :meth:`broadcast_binary`."""
+        return await self._in_thread(lambda: self.broadcast_binary(data, compress=compress))
+
+    async def close_all_async(self, code: int | None = 1000, reason: str = "") -> list[CloseInfo]:
+        """The awaitable form of :meth:`close_all`."""
+        return await self._in_thread(lambda: self.close_all(code, reason))
 
     def release(self, label: str = "") -> None:
         """Let scripts and handlers waiting at ``wait_for_release(label)`` go on.
