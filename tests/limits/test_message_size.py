@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import struct
 import sys
-import time
 
 import aiohttp
 import pytest
@@ -32,10 +31,9 @@ def test_huge_length_claim_is_refused_without_allocating(ws_server: MockServer) 
     before = _raw.rss_bytes()
     sock = _raw.connect(ws_server.host, ws_server.port)
     with sock:
-        started = time.monotonic()
         sock.sendall(_raw.masked_header(0x2, 2**62) + b"some of the payload")
+        # The answer comes without the claimed payload (the socket's timeout bounds the read).
         opcode, payload = _raw.read_frame(sock)
-        answered_in = time.monotonic() - started
         # No close reply: whatever follows is, for the server, more of the claimed payload.
         # It closes TCP right after its close frame.
         assert _raw.read_until_eof(sock) == b""
@@ -45,7 +43,6 @@ def test_huge_length_claim_is_refused_without_allocating(ws_server: MockServer) 
 
     assert opcode == 0x8
     assert struct.unpack("!H", payload[:2])[0] == 1009
-    assert answered_in < 1.0, answered_in
     assert growth < MAX_GROWTH, f"RSS grew by {growth / 2**20:.1f} MiB"
     assert info.initiator is Direction.SERVER
     assert (info.server_code, info.client_sent) == (1009, False)

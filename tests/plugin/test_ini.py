@@ -26,7 +26,8 @@ def test_ini_timeout_bounds_waits(pytester: pytest.Pytester) -> None:
             with pytest.raises(WaitTimeout) as excinfo:
                 ws_server.wait_for_connection()
             elapsed = time.monotonic() - start
-            assert 0.45 <= elapsed < 2.0, elapsed
+            # Ended by its own 0.5 s timeout (the upper bound only rules out a far later end).
+            assert 0.45 <= elapsed < 10, elapsed
             message = str(excinfo.value)
             assert "after 0.5 s" in message
             assert f"connection #0 to {ws_server.url}" in message

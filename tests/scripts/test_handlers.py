@@ -4,7 +4,6 @@ handler with fragmented and very large messages."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -138,16 +137,14 @@ def test_echo_16_mib_message(ws_server: MockServer, fragmented: bool) -> None:
     """echo sends a 16 MiB binary message back intact, in one frame or in 16 fragments."""
     ws_server.handler(echo)
     data = random.Random(16).randbytes(16 * MiB)
-    started = time.monotonic()
     with sync_client(ws_server.url, max_size=None) as client:
         if fragmented:
             client.send([data[i : i + MiB] for i in range(0, len(data), MiB)])
         else:
             client.send(data)
-        assert client.recv(timeout=4 * TIMEOUT) == data
-    elapsed = time.monotonic() - started
+        # A hang guard, not a speed check (speed is measured by benchmarks/).
+        assert client.recv(timeout=30) == data
     conn = ws_server.wait_for_connection(timeout=TIMEOUT)
     conn.wait_closed(timeout=TIMEOUT)
     assert conn.received[0].frames == (17 if fragmented else 1)  # + websockets' empty last
     assert len(conn.sent[0].data) == 16 * MiB
-    assert elapsed < 4 * TIMEOUT
