@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ import websocket
 import websockets.asyncio.client
 import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
+
+from .._bounded import ClientHung, bounded, exception_name
 
 #: Seconds each receive (and the opening handshake) may take.
 TIMEOUT = 2.0
@@ -134,46 +135,11 @@ class React(Protocol):
         ...
 
 
-class ClientHung(AssertionError):
-    """A client was still busy after :data:`HARD_LIMIT` seconds despite its timeouts."""
-
-
-def bounded(name: str, fn: Callable[[], T], limit: float = HARD_LIMIT) -> T:
-    """Run ``fn`` in a daemon thread; raise :class:`ClientHung` if it takes over ``limit`` s."""
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:
-            error.append(exc)
-
-    thread = threading.Thread(target=run, name=f"fault-{name}", daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        raise ClientHung(f"{name} was still busy after {limit} s although its timeouts were set")
-    if error:
-        raise error[0]
-    return result[0]
-
-
-def exception_name(exc: BaseException, home: str) -> str:
-    """``ConnectionClosedError`` for the client's own exceptions and builtins,
-    ``ssl.SSLError`` for another module's."""
-    cls = type(exc)
-    package = cls.__module__.split(".")[0]
-    if package in (home, "builtins"):
-        return cls.__name__
-    return f"{package}.{cls.__name__}"
-
-
 def _client(name: str) -> Callable[[React], React]:
     def decorate(adapter: React) -> React:
         @functools.wraps(adapter)
         def react(url: str, plan: Plan) -> Result:
-            return bounded(name, lambda: adapter(url, plan))
+            return bounded(name, lambda: adapter(url, plan), HARD_LIMIT)
 
         return react
 

@@ -23,7 +23,6 @@ import contextlib
 import functools
 import gc
 import socket
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -43,6 +42,8 @@ from websockets.typing import Subprotocol
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, RejectConnection, Request
 from wsproto.utilities import RemoteProtocolError
+
+from .._bounded import bounded, exception_name
 
 #: Seconds an async client may spend, on top of its own open and close timeouts, before its
 #: event loop cancels it and the attempt counts as :data:`HUNG`.
@@ -118,26 +119,12 @@ def describe(pinned: Pinned) -> str:
     return " or ".join(str(outcome) for outcome in variants(pinned))
 
 
-class ClientHung(AssertionError):
-    """A client was still busy after its own timeout plus :data:`HARD_BOUND_MARGIN`."""
-
-
 class Attempt(Protocol):
     """The signature every client adapter has."""
 
     def __call__(self, url: str, *, subprotocols: list[str] | None, timeout: float) -> Outcome:
         """Try to open ``url``; see the module docstring."""
         ...
-
-
-def exception_name(exc: BaseException, home: str) -> str:
-    """``InvalidStatus`` for the client's own exceptions (package ``home``) and builtins,
-    ``httpx.ReadTimeout`` for another package's."""
-    cls = type(exc)
-    package = cls.__module__.split(".")[0]
-    if package in (home, "builtins"):
-        return cls.__name__
-    return f"{package}.{cls.__name__}"
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -152,33 +139,6 @@ def _status_of(exc: BaseException) -> int | None:
 
 def _refused_by(exc: BaseException, home: str) -> Outcome:
     return refused(exception_name(exc, home), _status_of(exc))
-
-
-def bounded(name: str, fn: Callable[[], Outcome], limit: float) -> Outcome:
-    """Run ``fn`` in a daemon thread; raise :class:`ClientHung` if it runs longer than ``limit``.
-
-    Exceptions ``fn`` raises are raised here.
-    """
-    result: list[Outcome] = []
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:
-            error.append(exc)
-
-    thread = threading.Thread(target=run, name=f"handshake-attempt-{name}", daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        raise ClientHung(
-            f"{name} was still trying to open (or close) the connection after {limit} s, "
-            f"although its own timeout was set: it ignores that timeout here"
-        )
-    if error:
-        raise error[0]
-    return result[0]
 
 
 def _bound(timeout: float) -> float:
@@ -200,6 +160,7 @@ def _client(name: str) -> Callable[[Attempt], Attempt]:
                 name,
                 lambda: adapter(url, subprotocols=subprotocols, timeout=timeout),
                 _hard_limit(timeout),
+                doing="trying to open (or close) the connection",
             )
 
         return attempt

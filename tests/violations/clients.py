@@ -19,7 +19,6 @@ import asyncio
 import functools
 import queue
 import socket
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -38,6 +37,8 @@ from httpx_ws import WebSocketDisconnect, WebSocketSession, connect_ws
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
+
+from .._bounded import bounded, exception_name
 
 #: Messages a receive loop takes at most (the server sends three at most; this stops a client
 #: that would deliver the same thing forever).
@@ -76,53 +77,12 @@ class Observed:
     release: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
 
 
-class ClientHung(AssertionError):
-    """A client was still busy after its own timeouts plus :data:`HARD_BOUND_MARGIN`."""
-
-
 class ReceiveAll(Protocol):
     """The signature every client adapter has."""
 
     def __call__(self, url: str, *, timeout: float) -> Observed:
         """Connect to ``url`` and receive until the end; see the module docstring."""
         ...
-
-
-def exception_name(exc: BaseException, home: str) -> str:
-    """``ConnectionClosedError`` for the client's own exceptions (package ``home``) and
-    builtins, ``httpx.ReadError`` for another package's."""
-    cls = type(exc)
-    package = cls.__module__.split(".")[0]
-    if package in (home, "builtins"):
-        return cls.__name__
-    return f"{package}.{cls.__name__}"
-
-
-def bounded(name: str, fn: Callable[[], Observed], limit: float) -> Observed:
-    """Run ``fn`` in a daemon thread; raise :class:`ClientHung` if it runs longer than ``limit``.
-
-    Exceptions ``fn`` raises are raised here.
-    """
-    result: list[Observed] = []
-    error: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(fn())
-        except BaseException as exc:
-            error.append(exc)
-
-    thread = threading.Thread(target=run, name=f"violation-client-{name}", daemon=True)
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        raise ClientHung(
-            f"{name} was still receiving (or closing) after {limit} s, although every call "
-            f"had a timeout: it ignores that timeout here"
-        )
-    if error:
-        raise error[0]
-    return result[0]
 
 
 def _bound(timeout: float) -> float:
@@ -140,6 +100,7 @@ def _client(name: str) -> Callable[[ReceiveAll], ReceiveAll]:
                 name,
                 lambda: adapter(url, timeout=timeout),
                 _bound(timeout) + HARD_BOUND_MARGIN,
+                doing="receiving (or closing)",
             )
 
         return receive_all
