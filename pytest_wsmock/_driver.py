@@ -369,7 +369,13 @@ class _Driver:
             with self.read_scope:
                 while True:
                     if data:
-                        await self._on_data(data, decoder, assembler)
+                        try:
+                            await self._on_data(data, decoder, assembler)
+                        except ConnectionClosed:
+                            # An answer of the reader's own (pong, close reply) found the
+                            # client gone: it reset or closed the connection under us.
+                            self._client_closed_tcp("rst")
+                            return
                     if not self.reading_allowed.is_set():
                         await self.reading_allowed.wait()
                     try:
@@ -384,6 +390,10 @@ class _Driver:
                         return
                     except ssl.SSLError as exc:
                         self._tls_failed(exc)
+                        return
+                    except anyio.ClosedResourceError:
+                        # We closed the stream ourselves (a fault, a deadline) while this task
+                        # was reading: on trio that ends the read before the cancellation does.
                         return
             if self.read_scope.cancelled_caught and self.state is State.CLOSING:
                 self._note(

@@ -40,7 +40,10 @@ def steps_for(fault: Fault) -> tuple[Step, ...]:
     """The server script for ``fault``."""
     if fault.kind in WRITE_SHAPING:
         return (fault, send_text(GREETING), send_text(LONG), send_text(AFTER))
-    if fault.kind in ENDING or fault.kind == "no-close-reply":
+    if fault.kind == "no-close-reply":
+        # The mode is set before the greeting, so the client's close cannot come first.
+        return (fault, send_text(GREETING))
+    if fault.kind in ENDING:
         return (send_text(GREETING), fault)
     return (send_text(GREETING), fault, send_text(LONG), send_text(AFTER))
 

@@ -111,13 +111,15 @@ def render() -> str:
         "upgrade changes a cell, the suite fails until the pinned results and this page are "
         "regenerated.",
         "",
-        f"Measured with {versions}.",
+        f"Measured with {versions}, with the servers' thread on the asyncio backend. On trio "
+        "the server's tasks interleave differently, so where a fault races the client (a "
+        "close frame then a drop) the client's answer may be recorded before the drop.",
         "",
         "How each case runs:",
         "",
         "- the server sends `hello`, then the fault fires. For the faults that change later "
-        f"writes ({', '.join(f'`{k}`' for k in sorted(WRITE_SHAPING))}) the fault comes first "
-        "and `hello` after it;",
+        f"writes ({', '.join(f'`{k}`' for k in sorted(WRITE_SHAPING))}) and for "
+        "`no-close-reply` the fault comes first and `hello` after it;",
         "- for faults that end the connection, the client reads the next message and the cell "
         "says how that read ended; for `no-close-reply` the client starts the closing handshake "
         "(1000) itself; for the timing faults the server also sends a 200-byte message and one "
