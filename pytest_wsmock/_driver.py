@@ -120,6 +120,8 @@ class _Driver:
         self.reading_allowed.set()
         self.task_group: anyio.abc.TaskGroup | None = None
         self.inline_echo = False
+        # Bytes read but not parsed (see _finish): every byte is accounted for in the record.
+        self.unparsed = 0
         # The closing handshake, as it happened.
         self.initiator: Direction | None = None
         self.client_close: tuple[int | None, str] | None = None
@@ -426,6 +428,11 @@ class _Driver:
     async def _on_data(
         self, data: bytes, decoder: FrameDecoder, assembler: MessageAssembler
     ) -> None:
+        if decoder.failed:
+            # After a fatal framing error nothing can be parsed any more (where would the next
+            # frame start?): the bytes are counted, and the count is noted at the end.
+            self.unparsed += len(data)
+            return
         for item in decoder.feed(data):
             if isinstance(item, Violation):
                 await self._client_violation(item)
@@ -868,7 +875,7 @@ class _Driver:
     async def _read_until_eof(self) -> None:
         try:
             while True:
-                await self.stream.receive(_RECEIVE_SIZE)
+                self.unparsed += len(await self.stream.receive(_RECEIVE_SIZE))
         except anyio.EndOfStream:
             self._client_closed_tcp("fin")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
@@ -902,6 +909,11 @@ class _Driver:
 
     def _finish(self) -> None:
         self._check_unanswered_pings()
+        if self.unparsed:
+            self._note(
+                f"{self.unparsed} byte(s) the client sent were read but not parsed (after a "
+                f"framing error, a rejected handshake, or an outcome that answers nothing)"
+            )
         self.inbox.close()
         self.controls.close()
         client = self.client_close or (None, "")

@@ -118,3 +118,18 @@ def test_fragments_adding_up_over_the_limit_get_1009(ws_server: MockServer) -> N
     conn = ws_server.wait_for_connection()
     conn.wait_closed(TIMEOUT)
     assert [v.kind for v in conn.violations] == ["message-too-big"]
+
+
+def test_bytes_after_a_framing_error_are_accounted_for(ws_server: MockServer) -> None:
+    """Bytes that arrive after the server gave up parsing are counted in a note, not lost."""
+    sock = _raw.connect(ws_server.host, ws_server.port)
+    with sock:
+        sock.sendall(_raw.masked_header(0x2, 2**62))
+        opcode, _ = _raw.read_frame(sock)
+        assert opcode == 0x8
+        sock.sendall(b"x" * 1000)  # after the server's close frame: unparseable "payload"
+        _raw.read_until_eof(sock)
+    conn = ws_server.wait_for_connection()
+    conn.wait_closed(TIMEOUT)
+    (note,) = [n for n in conn.notes if "read but not parsed" in n]
+    assert note.startswith("1000 byte(s) the client sent were read but not parsed")
