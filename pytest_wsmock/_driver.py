@@ -310,18 +310,14 @@ class _Driver:
             await self._shutdown_and_drain()
             return False
         await self._write(raw, outcome)
-        response = HandshakeResponse(
-            rendered.status, rendered.reason, _written_headers(raw), rendered.body, raw
+        self._record_response(
+            rendered.status,
+            rendered.reason,
+            rendered.body,
+            raw,
+            subprotocol=rendered.subprotocol,
+            extensions=rendered.extensions,
         )
-
-        def record() -> None:
-            self.conn._response = response
-            if rendered.status == 101:
-                self.conn._subprotocol = rendered.subprotocol
-                self.conn._extensions = rendered.extensions
-            self.conn._handshake_done = True
-
-        self.conn._update(record)
         if rendered.status != 101:
             await self._shutdown_and_drain()
             return False
@@ -348,14 +344,31 @@ class _Driver:
         reason = reason_phrase(status)
         raw = build_response(status, reason, headers, body)
         await self.stream.send(raw)
+        self._record_response(status, reason, body, raw)
+        await self._shutdown_and_drain()
+
+    def _record_response(
+        self,
+        status: int,
+        reason: str,
+        body: bytes,
+        raw: bytes,
+        *,
+        subprotocol: str | None = None,
+        extensions: str | None = None,
+    ) -> None:
+        """Record the response just written (and, for a 101, what it negotiated); waits for
+        the connection return from here on."""
         response = HandshakeResponse(status, reason, _written_headers(raw), body, raw)
 
         def record() -> None:
             self.conn._response = response
+            if status == 101:
+                self.conn._subprotocol = subprotocol
+                self.conn._extensions = extensions
             self.conn._handshake_done = True
 
         self.conn._update(record)
-        await self._shutdown_and_drain()
 
     # -- frames ---------------------------------------------------------------------------------
 
