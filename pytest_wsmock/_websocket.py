@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -86,16 +86,12 @@ class Inbox(Generic[T]):
             await self._ready.wait()
 
     async def get(self) -> T:
-        while not self._items:
-            if self._closed:
-                raise anyio.EndOfStream
-            await self._ready.wait()
-            if not self._items and not self._closed:
-                self._ready = anyio.Event()
-        item = self._items.popleft()
-        if not self._items and not self._closed:
-            self._ready = anyio.Event()
-        return item
+        """The oldest queued item (waiting for one)."""
+        return await self.take(_anything)
+
+
+def _anything(item: object) -> bool:
+    return True
 
 
 class WebSocket:
@@ -150,17 +146,7 @@ class WebSocket:
             ConnectionClosed: the connection ended before a message came.
             TimeoutError: no message came in time.
         """
-        limit = self._limit(timeout)
-        try:
-            with anyio.fail_after(limit):
-                return await self._driver.inbox.get()
-        except anyio.EndOfStream:
-            raise self._closed() from None
-        except TimeoutError:
-            raise TimeoutError(
-                f"waited {limit} s for a message from the client on {self._driver.conn.label}; "
-                f"none came ({self._driver.conn.describe()})"
-            ) from None
+        return await self._wait(self._driver.inbox.get(), "a message", timeout)
 
     async def receive_control(
         self, timeout: float | None = None, *, opcode: Opcode | None = None
@@ -176,18 +162,21 @@ class WebSocket:
             ConnectionClosed: the connection ended first.
             TimeoutError: none came in time.
         """
+        controls = self._driver.controls
+        wanted = controls.get() if opcode is None else controls.take(lambda f: f.opcode == opcode)
+        return await self._wait(wanted, "a ping or pong", timeout)
+
+    async def _wait(self, item: Awaitable[T], what: str, timeout: float | None) -> T:
         limit = self._limit(timeout)
         try:
             with anyio.fail_after(limit):
-                if opcode is None:
-                    return await self._driver.controls.get()
-                return await self._driver.controls.take(lambda frame: frame.opcode == opcode)
+                return await item
         except anyio.EndOfStream:
             raise self._closed() from None
         except TimeoutError:
             raise TimeoutError(
-                f"waited {limit} s for a ping or pong from the client on "
-                f"{self._driver.conn.label}; none came ({self._driver.conn.describe()})"
+                f"waited {limit} s for {what} from the client on {self._driver.conn.label}; "
+                f"none came ({self._driver.conn.describe()})"
             ) from None
 
     def __aiter__(self) -> WebSocket:
