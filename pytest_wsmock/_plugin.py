@@ -15,8 +15,9 @@ from ._factory import ServerFactory
 from ._faults import Fault
 from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
+from ._loop import PORTALS
 from ._options import INI_OPTIONS, ServerOptions, parse_ini
-from ._server import PORTALS, MockServer
+from ._server import MockServer
 from ._tls import TlsMaterial
 
 MARKER = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import functools
 import socket
 import ssl
@@ -13,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.from_thread
@@ -35,6 +33,7 @@ from ._errors import (
 from ._fastio import serve_asyncio
 from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
+from ._loop import PORTALS
 from ._options import ServerOptions
 from ._protocol import Violation
 from ._records import CloseInfo
@@ -61,37 +60,6 @@ LIMIT_KINDS = frozenset(
     {"frame-too-large", "message-too-big", "headers-too-large", "request-line-too-long"}
 )
 _ACCEPT = Handshake()
-
-
-class _Portals:
-    """One event-loop thread per anyio backend, shared by every server of the process.
-
-    Starting a thread and an event loop costs milliseconds; a listener costs microseconds. So a
-    per-test server is only a listener on a loop that lives as long as the test session.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._portals: dict[str, tuple[contextlib.AbstractContextManager[Any], Any]] = {}
-
-    def get(self, backend: str) -> anyio.from_thread.BlockingPortal:
-        with self._lock:
-            if backend not in self._portals:
-                manager = anyio.from_thread.start_blocking_portal(backend)
-                self._portals[backend] = (manager, manager.__enter__())
-            portal: anyio.from_thread.BlockingPortal = self._portals[backend][1]
-            return portal
-
-    def close_all(self) -> None:
-        """Stop every portal thread (at the end of the test session)."""
-        with self._lock:
-            portals, self._portals = self._portals, {}
-        for manager, _ in portals.values():
-            manager.__exit__(None, None, None)
-
-
-PORTALS = _Portals()
-atexit.register(PORTALS.close_all)
 
 
 class MockServer:
