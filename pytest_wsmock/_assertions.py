@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._errors import WsmockError
+from ._matchers import describe_matcher, match_json, matches
 from ._records import CloseInfo, Frame, Message, preview
-from ._steps import describe_matcher, match_json, matches
 
 if TYPE_CHECKING:
     from ._connection import Connection
