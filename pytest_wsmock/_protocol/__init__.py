@@ -47,10 +47,29 @@ from ._messages import (
     PingEvent,
     PongEvent,
 )
+from ._state import (
+    TRANSITIONS,
+    Action,
+    ConnectionState,
+    Direction,
+    Outcome,
+    State,
+    StateError,
+    StateEvent,
+)
 from ._utf8 import Utf8Validator
 from ._violations import Violation
 
 __all__ = [
+    # _state
+    "TRANSITIONS",
+    "Action",
+    "ConnectionState",
+    "Direction",
+    "Outcome",
+    "State",
+    "StateError",
+    "StateEvent",
     # _violations
     "Violation",
     # _headers
