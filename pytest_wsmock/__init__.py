@@ -1,7 +1,6 @@
 """pytest-wsmock: pytest fixtures that start a scriptable in-process WebSocket server."""
 
 from ._assertions import ANY, RecordMismatch
-from ._connection import Connection
 from ._errors import (
     ClientViolationError,
     ConfigError,
@@ -16,6 +15,7 @@ from ._faults import TRANSPORT_FAULTS, Fault
 from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import echo, silent
 from ._handshakes import AUTO, HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS, WRONG, Handshake
+from ._live import Connection
 from ._options import TLS_FAULTS, ServerOptions
 from ._protocol import (
     CloseCode,

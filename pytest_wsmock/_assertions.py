@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ._errors import WsmockError
-from ._matchers import describe_matcher, match_json, matches
+from ._matchers import check_message, describe_matcher
+from ._protocol import Violation
 from ._records import CloseInfo, Frame, Message, preview
 
-if TYPE_CHECKING:
-    from ._connection import Connection
+
+class Recorded(Protocol):
+    """What the assertions read of a connection record."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def received(self) -> list[Message]: ...
+    @property
+    def violations(self) -> list[Violation]: ...
+    def last_frames(self, count: int = 6) -> str: ...
 
 
 class RecordMismatch(WsmockError, AssertionError):
@@ -28,32 +37,7 @@ class _Any:
 ANY: Any = _Any()
 
 
-def _check_one(expected: Any, message: Message, subset: bool) -> str | None:
-    """None when ``message`` satisfies ``expected``, else why not."""
-    got = f"got {'text' if message.is_text else 'binary'} {preview(message.data, 120)}"
-    if isinstance(expected, (dict, list)):
-        if not message.is_text:
-            return f"expected JSON {expected!r}, {got}"
-        try:
-            value = json.loads(message.text)
-        except ValueError:
-            return f"expected JSON {expected!r}, {got} (not JSON)"
-        if match_json(expected, value, subset):
-            return None
-        how = "containing" if subset else "equal to"
-        return f"expected JSON {how} {expected!r}, got {value!r}"
-    if isinstance(expected, str) and not message.is_text:
-        return f"expected text {expected!r}, {got}"
-    if isinstance(expected, bytes) and message.is_text:
-        return f"expected binary {expected!r}, {got}"
-    if matches(expected, message.value):
-        return None
-    return f"expected {describe_matcher(expected)}, {got}"
-
-
-def assert_received(
-    conn: Connection, expected: Sequence[Any], *, subset: bool, prefix: bool
-) -> None:
+def assert_received(conn: Recorded, expected: Sequence[Any], *, subset: bool, prefix: bool) -> None:
     """Compare the client's messages with ``expected``, one to one, in order."""
     __tracebackhide__ = True
     received = conn.received
@@ -64,7 +48,7 @@ def assert_received(
             lines.append(f"  #{index} MISSING     expected {describe_matcher(want)}")
             bad = True
             continue
-        why = _check_one(want, received[index], subset)
+        why = check_message(want, received[index], subset=subset)
         if why is None:
             lines.append(f"  #{index} ok          {preview(received[index].data)}")
         else:
@@ -79,11 +63,11 @@ def assert_received(
     if bad:
         raise RecordMismatch(
             f"{conn.label}: the client's messages do not match (expected {len(expected)}, "
-            f"got {len(received)}):\n" + "\n".join(lines) + "\n  " + conn._last_frames()
+            f"got {len(received)}):\n" + "\n".join(lines) + "\n  " + conn.last_frames()
         )
 
 
-def assert_closed(conn: Connection, info: CloseInfo, checks: dict[str, Any]) -> None:
+def assert_closed(conn: Recorded, info: CloseInfo, checks: dict[str, Any]) -> None:
     """Compare the fields of ``info`` named in ``checks`` (ANY values are skipped)."""
     __tracebackhide__ = True
     wrong = [
@@ -96,7 +80,7 @@ def assert_closed(conn: Connection, info: CloseInfo, checks: dict[str, Any]) -> 
             f"{conn.label} did not close as expected ({info}):\n"
             + "\n".join(wrong)
             + "\n  "
-            + conn._last_frames()
+            + conn.last_frames()
         )
 
 
@@ -153,3 +137,14 @@ def compare(op: str, left: object, right: object) -> list[str] | None:
             lines.append(f"hint: {hint}")
         return lines
     return None
+
+
+def assert_no_violations(conn: Recorded) -> None:
+    """Raise when the client broke a rule on ``conn``."""
+    __tracebackhide__ = True
+    violations = conn.violations
+    if violations:
+        raise RecordMismatch(
+            f"{conn.label}: the client broke {len(violations)} rule(s):\n"
+            + "\n".join(f"  {v}" for v in violations)
+        )

@@ -1,53 +1,87 @@
-"""One client connection as the test sees it: a thread-safe record, waits and live control."""
+"""The record of one connection: plain data, written through named methods under one lock.
+
+The engine writes (``record_frame``, ``record_message``, ``note``, ``violation``, ``finish``,
+...) from the server thread; the test reads snapshots from any thread. Every write happens
+*before* the bytes it describes leave the server, so the record never lags what the client saw.
+Assertions and the transcript read this record only.
+"""
 
 from __future__ import annotations
 
 import bisect
-import contextlib
+import itertools
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from ._assertions import ANY, RecordMismatch, assert_closed, assert_received
-from ._errors import ConnectionClosed, WaitTimeout
-from ._protocol import Opcode, Request, Violation
+from ._assertions import ANY, assert_closed, assert_no_violations, assert_received
+from ._protocol import Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
 from ._transcript import render_connection, render_frames
-from ._websocket import OutFrame
-
-if TYPE_CHECKING:
-    from ._driver import _Driver
-    from ._handshakes import Handshake
-    from ._server import MockServer
-    from ._steps import Step
 
 T = TypeVar("T")
+
+#: Orders violations across the connections of a process (the server lists them in order).
+_SEQUENCE = itertools.count()
+#: What a recorded frame or message costs beyond its payload (measured: about 290 bytes a
+#: frame with its header, list slot and timestamps); used for the record budget.
+FRAME_OVERHEAD = 300
+MESSAGE_OVERHEAD = 200
 
 
 def _time(record: Frame | Message) -> float:
     return record.time
 
 
-class Connection:
-    """Everything the server saw and did on one client connection.
+@dataclass(frozen=True, slots=True)
+class ScriptProgress:
+    """Where a connection's script is: the steps, the current one, and how it ended.
 
-    You do not build one: the server makes one per accepted TCP connection, and you get it from
-    :meth:`MockServer.wait_for_connection`, ``await`` :meth:`MockServer.connection` or
-    :attr:`MockServer.connections`. Every property returns a snapshot, safe to read from any
-    thread while the connection is still live.
+    Attributes:
+        steps: the script's steps, as they read (``describe()``).
+        expects: for each step, whether it is an expectation (it fails when the connection
+            ends before it is met).
+        position: the index of the step running now (or that ended the script).
+        done: the script ran to its end, or stopped as its lifecycle allows.
+        failure: why it failed, or ``None``.
     """
 
-    def __init__(self, server: MockServer, index: int, peer: tuple[str, int]) -> None:
-        self._server = server
-        self._cond: threading.Condition = server._cond
+    steps: tuple[str, ...]
+    expects: tuple[bool, ...]
+    position: int = 0
+    done: bool = False
+    failure: str | None = None
+
+
+class ConnectionRecord:
+    """Everything the server saw and did on one client connection, as data.
+
+    Every property returns a snapshot, safe to read from any thread while the connection is
+    still live. (The :class:`Connection` you get from the server adds waits and live control.)
+    """
+
+    def __init__(
+        self,
+        cond: threading.Condition,
+        index: int,
+        peer: tuple[str, int],
+        *,
+        budget: int | None = None,
+        show_credentials: bool = False,
+    ) -> None:
+        self._cond = cond
         #: Position of this connection among the server's connections, from 0.
         self.index = index
         #: The client's ``(host, port)``.
         self.peer = peer
         #: ``time.monotonic()`` when the TCP connection was accepted.
         self.accepted_at = time.monotonic()
+        self._budget = budget
+        self._show_credentials = show_credentials
+        self._held = 0
         self._request: Request | None = None
         self._response: HandshakeResponse | None = None
         self._subprotocol: str | None = None
@@ -56,19 +90,14 @@ class Connection:
         self._messages: list[Message] = []
         self._pings: list[bytes] = []
         self._pongs: list[bytes] = []
-        self._violations: list[Violation] = []
+        self._violations: list[tuple[int, Violation]] = []
         self._close: CloseInfo | None = None
         self._ended = False
         self._handshake_done = False
         self._tls_error: str | None = None
-        self._handshake: Handshake | None = None
+        self._handshake: Any = None
         self._origin_allowed: bool | None = None
-        self._driver: _Driver | None = None
-        self._script: tuple[Step, ...] | None = None
-        self._script_position = 0
-        self._script_done = False
-        self._script_failure: str | None = None
-        self._message_cursor = 0
+        self._script: ScriptProgress | None = None
         self._notes: list[str] = []
 
     # -- what the test reads ----------------------------------------------------------------
@@ -98,8 +127,8 @@ class Connection:
         return self._response is not None and self._response.status == 101
 
     @property
-    def handshake(self) -> Handshake | None:
-        """The handshake outcome the server applied to this connection."""
+    def handshake(self) -> Any:
+        """The handshake outcome (a :class:`Handshake`) the server applied to this connection."""
         return self._handshake
 
     @property
@@ -170,8 +199,13 @@ class Connection:
 
     @property
     def violations(self) -> list[Violation]:
-        """Protocol rules the client broke on this connection (and limits it went over: see
-        the ``LIMIT_KINDS`` note in the docs; those do not fail strict mode)."""
+        """Protocol rules the client broke on this connection (and limits it went over:
+        ``Violation.limit`` says which; those do not fail strict mode)."""
+        return self._get(lambda: [v for _, v in self._violations])
+
+    def numbered_violations(self) -> list[tuple[int, Violation]]:
+        """The violations with a process-wide sequence number, to merge several connections'
+        lists in the order they happened."""
         return self._get(lambda: list(self._violations))
 
     @property
@@ -185,14 +219,36 @@ class Connection:
         return self._ended
 
     @property
+    def handshake_done(self) -> bool:
+        """Whether the server has acted on the opening handshake (answered it, or closed)."""
+        return self._handshake_done
+
+    @property
     def tls_error(self) -> str | None:
         """Why the TLS handshake failed, when it did (e.g. the client did not trust the CA)."""
         return self._tls_error
 
     @property
     def notes(self) -> list[str]:
-        """Events worth knowing that are not frames: e.g. the client closed before the request."""
+        """Events worth knowing that are not frames: e.g. the client closed before the request,
+        a fault fired, a script step was skipped because the connection had ended."""
         return self._get(lambda: list(self._notes))
+
+    @property
+    def script(self) -> ScriptProgress | None:
+        """The progress of this connection's script, or ``None`` when it runs none."""
+        return self._script
+
+    @property
+    def script_failure(self) -> str | None:
+        """Why this connection's script failed, or ``None``."""
+        script = self._script
+        return script.failure if script else None
+
+    @property
+    def show_credentials(self) -> bool:
+        """Whether the transcript shows credential header values in full."""
+        return self._show_credentials
 
     @property
     def label(self) -> str:
@@ -211,148 +267,19 @@ class Connection:
     def __repr__(self) -> str:
         return f"<Connection {self.describe()}>"
 
-    # -- waits ------------------------------------------------------------------------------
+    def last_frames(self, count: int = 6) -> str:
+        """The last frames seen, rendered for failure messages."""
+        frames = self.frames[-count:]
+        if not frames:
+            return "no frames were seen"
+        lines = render_frames(frames, self.messages, self.accepted_at, "    ")
+        return "last frames seen:\n" + "\n".join(lines)
 
-    def wait_closed(self, timeout: float | None = None) -> CloseInfo:
-        """Block until the connection has ended, and return how it ended.
+    def transcript(self) -> str:
+        """The readable account of this connection that failure reports show."""
+        return render_connection(self)
 
-        Args:
-            timeout: seconds to wait; the server's ``timeout`` option by default.
-
-        Raises:
-            WaitTimeout: the connection was still open when the time ran out.
-        """
-        self._server._wait(
-            lambda: self._ended,
-            timeout,
-            lambda: f"{self.label} to close",
-            self.describe,
-        )
-        assert self._close is not None
-        return self._close
-
-    async def wait_closed_async(self, timeout: float | None = None) -> CloseInfo:
-        """The awaitable form of :meth:`wait_closed`, for asyncio and trio tests."""
-        return await self._server._in_thread(lambda: self.wait_closed(timeout))
-
-    def wait_for_messages(self, count: int, timeout: float | None = None) -> list[Message]:
-        """Block until the client has sent at least ``count`` data messages; return them all.
-
-        Raises:
-            WaitTimeout: fewer had arrived when the time ran out (the message lists them).
-        """
-
-        def describe() -> str:
-            got = self.received
-            return f"{len(got)} arrived: {list(got)!r}; {self.describe()}"
-
-        self._server._wait(
-            lambda: (
-                sum(m.direction is Direction.CLIENT for m in self._messages) >= count or self._ended
-            ),
-            timeout,
-            lambda: f"{count} message(s) from the client on {self.label}",
-            describe,
-        )
-        received = self.received
-        if len(received) < count:
-            raise WaitTimeout(
-                f"the connection ended while waiting for {count} message(s) from the client on "
-                f"{self.label}; {describe()}"
-            )
-        return received
-
-    async def wait_for_messages_async(
-        self, count: int, timeout: float | None = None
-    ) -> list[Message]:
-        """The awaitable form of :meth:`wait_for_messages`."""
-        return await self._server._in_thread(lambda: self.wait_for_messages(count, timeout))
-
-    def wait_for_message(self, timeout: float | None = None) -> Message:
-        """Block until the client sends a message that no earlier call returned; return it.
-
-        Raises:
-            WaitTimeout: none came in time, or the connection ended first.
-        """
-        with self._cond:
-            wanted = self._message_cursor + 1
-        received = self.wait_for_messages(wanted, timeout)
-        with self._cond:
-            self._message_cursor = max(self._message_cursor, wanted)
-        return received[wanted - 1]
-
-    async def wait_for_message_async(self, timeout: float | None = None) -> Message:
-        """The awaitable form of :meth:`wait_for_message`."""
-        return await self._server._in_thread(lambda: self.wait_for_message(timeout))
-
-    # -- assertions ------------------------------------------------------------------------
-
-    def assert_received(
-        self,
-        *expected: Any,
-        subset: bool = False,
-        prefix: bool = False,
-        timeout: float | None = None,
-    ) -> None:
-        """Assert that the client sent exactly these messages, in order.
-
-        Each expected item is matched against one message: ``str`` (a text message equal to
-        it), ``bytes`` (a binary message equal to it), a ``dict`` or ``list`` (a text message
-        holding this JSON; with ``subset=True`` dicts need only contain the given keys), a
-        compiled regex (searched in the text), or a predicate on the value.
-
-        Args:
-            expected: one matcher per message.
-            subset: match JSON dicts as subsets.
-            prefix: allow more messages after the expected ones.
-            timeout: first wait this long for ``len(expected)`` messages (the server's
-                ``timeout`` by default); the comparison then runs on what arrived.
-
-        Raises:
-            RecordMismatch: with a line per message (ok, MISMATCH, MISSING, UNEXPECTED) and
-                the last frames seen.
-        """
-        __tracebackhide__ = True
-        if expected:
-            with contextlib.suppress(WaitTimeout):
-                self.wait_for_messages(len(expected), timeout)
-        assert_received(self, expected, subset=subset, prefix=prefix)
-
-    def assert_closed(
-        self,
-        code: int | None = ANY,
-        reason: str = ANY,
-        *,
-        initiator: Direction | None = ANY,
-        server_code: int | None = ANY,
-        clean: bool = ANY,
-        tcp_closed_by: Direction = ANY,
-        tcp_end: str = ANY,
-        timeout: float | None = None,
-    ) -> CloseInfo:
-        """Wait for the connection to end and assert how: ``code`` and ``reason`` are the
-        client's close frame's (``code=None``: a close frame without a code); the other
-        fields are :class:`CloseInfo`'s. Fields left out are not checked.
-
-        Raises:
-            WaitTimeout: the connection did not end in time.
-            RecordMismatch: a field differs; the message lists each difference.
-        """
-        __tracebackhide__ = True
-        info = self.wait_closed(timeout)
-        checks = {
-            "client_code": code,
-            "client_reason": reason,
-            "initiator": initiator,
-            "server_code": server_code,
-            "clean": clean,
-            "tcp_closed_by": tcp_closed_by,
-            "tcp_end": tcp_end,
-        }
-        if code is not ANY or reason is not ANY:
-            checks = {"client_sent": True, **checks}
-        assert_closed(self, info, checks)
-        return info
+    # -- assertions ---------------------------------------------------------------------------
 
     def assert_no_violations(self) -> None:
         """Assert that the client broke no protocol rule on this connection.
@@ -361,149 +288,183 @@ class Connection:
             RecordMismatch: listing the violations.
         """
         __tracebackhide__ = True
-        violations = self.violations
-        if violations:
-            raise RecordMismatch(
-                f"{self.label}: the client broke {len(violations)} rule(s):\n"
-                + "\n".join(f"  {v}" for v in violations)
-            )
+        assert_no_violations(self)
 
-    def transcript(self) -> str:
-        """The readable account of this connection that failure reports show."""
-        return render_connection(self)
+    def _assert_received(self, expected: tuple[Any, ...], subset: bool, prefix: bool) -> None:
+        __tracebackhide__ = True
+        assert_received(self, expected, subset=subset, prefix=prefix)
 
-    # -- live control from the test -------------------------------------------------------------
+    def _assert_closed(self, info: CloseInfo, checks: dict[str, Any]) -> None:
+        __tracebackhide__ = True
+        assert_closed(self, info, {k: v for k, v in checks.items() if v is not ANY})
 
-    def _call(self, what: str, fn: Callable[[_Driver], Awaitable[None]]) -> None:
-        driver = self._driver
-        portal = self._server._portal
-        if driver is None or portal is None or not self.accepted:
-            raise ConnectionClosed(f"cannot {what} on {self.label}: it was never opened")
-        portal.call(fn, driver)
-
-    def send_text(self, text: str, *, compress: bool | None = None) -> None:
-        """Send a text message to the client now (from the test, any thread).
-
-        Raises:
-            ConnectionClosed: the connection is no longer open.
-        """
-        data = text.encode("utf-8")
-        self._call("send text", lambda d: d.send_message(Opcode.TEXT, data, compress))
-
-    def send_binary(self, data: bytes, *, compress: bool | None = None) -> None:
-        """Send a binary message to the client now."""
-        payload = bytes(data)
-        self._call("send binary", lambda d: d.send_message(Opcode.BINARY, payload, compress))
-
-    def send_json(self, value: Any, *, compress: bool | None = None) -> None:
-        """Send ``value`` as a JSON text message now."""
-        self.send_text(json.dumps(value), compress=compress)
-
-    def ping(self, payload: bytes = b"") -> None:
-        """Send a ping now; the client's pong is checked in strict mode."""
-        self._call("ping", lambda d: d.send_frames([OutFrame(Opcode.PING, payload)]))
-
-    def send_close(self, code: int | None = 1000, reason: str = "") -> CloseInfo:
-        """Run the closing handshake from the server's side now; return how it ended.
-
-        (:attr:`close` is the record of how the connection ended; this starts the ending.)
-        """
-        self._call("close", lambda d: d.close(code, reason))
-        return self.wait_closed()
-
-    async def send_text_async(self, text: str, *, compress: bool | None = None) -> None:
-        """The awaitable form of :meth:`send_text`."""
-        await self._server._in_thread(lambda: self.send_text(text, compress=compress))
-
-    async def send_binary_async(self, data: bytes, *, compress: bool | None = None) -> None:
-        """The awaitable form of :meth:`send_binary`."""
-        await self._server._in_thread(lambda: self.send_binary(data, compress=compress))
-
-    async def send_json_async(self, value: Any, *, compress: bool | None = None) -> None:
-        """The awaitable form of :meth:`send_json`."""
-        await self._server._in_thread(lambda: self.send_json(value, compress=compress))
-
-    async def ping_async(self, payload: bytes = b"") -> None:
-        """The awaitable form of :meth:`ping`."""
-        await self._server._in_thread(lambda: self.ping(payload))
-
-    async def send_close_async(self, code: int | None = 1000, reason: str = "") -> CloseInfo:
-        """The awaitable form of :meth:`send_close`."""
-        return await self._server._in_thread(lambda: self.send_close(code, reason))
-
-    # -- what the server writes (called with no lock held, from the server thread) ----------
+    # -- what the engine writes (server thread; each write notifies waiters) --------------------
 
     def _update(self, change: Callable[[], None]) -> None:
         with self._cond:
             change()
             self._cond.notify_all()
 
-    def _record_frame(self, frame: Frame) -> None:
-        # In time order: a frame the server wrote is timed when its write started, and the
-        # client's answer may be recorded before that write returned.
+    def record_outcome(self, outcome: Any) -> None:
+        """The handshake outcome chosen for this connection."""
+        self._update(lambda: setattr(self, "_handshake", outcome))
+
+    def record_request(self, request: Request) -> None:
+        """The opening-handshake request, once parsed."""
+        self._update(lambda: setattr(self, "_request", request))
+
+    def record_origin(self, allowed: bool) -> None:
+        """The origin allow-list's verdict."""
+        self._update(lambda: setattr(self, "_origin_allowed", allowed))
+
+    def record_response(
+        self,
+        response: HandshakeResponse,
+        *,
+        subprotocol: str | None = None,
+        extensions: str | None = None,
+    ) -> None:
+        """The handshake response, just before it is written; waits for the connection return
+        from here on."""
+
+        def record() -> None:
+            self._response = response
+            if response.status == 101:
+                self._subprotocol = subprotocol
+                self._extensions = extensions
+            self._handshake_done = True
+
+        self._update(record)
+
+    def handshake_handled(self) -> None:
+        """The server acted on the handshake without a response (a fault, no request)."""
+        self._update(lambda: setattr(self, "_handshake_done", True))
+
+    def record_tls_error(self, text: str) -> None:
+        """Why the TLS handshake failed."""
+        self._update(lambda: setattr(self, "_tls_error", text))
+
+    def record_frame(self, frame: Frame) -> bool:
+        """A frame, read or about to be written. Returns False when the record budget is
+        spent (the engine then ends the connection)."""
         with self._cond:
+            # In time order: a frame the server writes is timed when its write starts, and the
+            # client's answer may be recorded before that write returned.
             if self._frames and self._frames[-1].time > frame.time:
                 bisect.insort(self._frames, frame, key=_time)
             else:
                 self._frames.append(frame)
+            self._held += len(frame.payload) + len(frame.header) + FRAME_OVERHEAD
+            return self._budget is None or self._held <= self._budget
 
-    def _record_message(self, message: Message) -> None:
+    def record_message(self, message: Message) -> bool:
+        """A whole data message, read or about to be written (its last frame not yet out).
+        Returns False when the record budget is spent."""
         with self._cond:
             if self._messages and self._messages[-1].time > message.time:
                 bisect.insort(self._messages, message, key=_time)
             else:
                 self._messages.append(message)
+            self._held += len(message.data) + MESSAGE_OVERHEAD
             self._cond.notify_all()
-
-    def _script_at(self, index: int) -> None:
-        self._update(lambda: setattr(self, "_script_position", index))
-
-    def _script_finished(self) -> None:
-        self._update(lambda: setattr(self, "_script_done", True))
-
-    def _script_step_text(self, index: int) -> str:
-        assert self._script is not None
-        return f"step {index + 1} of {len(self._script)}, {self._script[index].describe()}"
-
-    def _last_frames(self, count: int = 6) -> str:
-        frames = self.frames[-count:]
-        if not frames:
-            return "no frames were seen"
-        lines = render_frames(frames, self.messages, self.accepted_at, "    ")
-        return "last frames seen:\n" + "\n".join(lines)
-
-    def _script_failed(self, index: int, step: Step, why: str) -> None:
-        text = (
-            f"{self.label}: script {self._script_step_text(index)}: {why}\n  {self._last_frames()}"
-        )
-        self._update(lambda: setattr(self, "_script_failure", text))
-
-    def _script_cut_short(self, index: int, step: Step) -> None:
-        text = (
-            f"script stopped at {self._script_step_text(index)}: the connection ended after the "
-            f"server broke the protocol on purpose"
-        )
-
-        def record() -> None:
-            self._notes.append(text)
-            self._script_done = True
-
-        self._update(record)
-
-    def _script_unfinished(self) -> str:
-        state = str(self._close) if self._close else "the connection is still open"
-        return (
-            f"{self.label}: the script did not finish: it was at "
-            f"{self._script_step_text(self._script_position)} ({state})\n  {self._last_frames()}"
-        )
+            return self._budget is None or self._held <= self._budget
 
     @property
-    def script_failure(self) -> str | None:
-        """Why this connection's script failed, or ``None``."""
-        return self._script_failure
+    def record_size(self) -> int:
+        """About how many bytes of memory the record of frames and messages holds."""
+        return self._held
 
-    def _record_violation(self, violation: Violation) -> None:
-        with self._cond:
-            self._violations.append(violation)
-            self._server._violations.append((self.label, violation))
-            self._cond.notify_all()
+    def record_ping(self, payload: bytes) -> None:
+        """A ping the client sent."""
+        self._update(lambda: self._pings.append(payload))
+
+    def record_pong(self, payload: bytes) -> None:
+        """A pong the client sent."""
+        self._update(lambda: self._pongs.append(payload))
+
+    def note(self, text: str) -> None:
+        """Something worth knowing that is not a frame."""
+        self._update(lambda: self._notes.append(text))
+
+    def violation(self, violation: Violation) -> None:
+        """A rule the client broke (or a limit it went over)."""
+        self._update(lambda: self._violations.append((next(_SEQUENCE), violation)))
+
+    def finish(self, info: CloseInfo) -> None:
+        """The connection has ended: how. The record is final."""
+
+        def finish() -> None:
+            self._close = info
+            self._ended = True
+            self._handshake_done = True
+
+        self._update(finish)
+
+    # -- the script's progress -------------------------------------------------------------------
+
+    def script_started(self, steps: tuple[str, ...], expects: tuple[bool, ...]) -> None:
+        """A script starts on this (opened) connection."""
+        self._update(lambda: setattr(self, "_script", ScriptProgress(steps, expects)))
+
+    def _script_change(self, **changes: Any) -> None:
+        def change() -> None:
+            assert self._script is not None
+            self._script = _replace(self._script, **changes)
+
+        self._update(change)
+
+    def script_at(self, index: int) -> None:
+        """The script is at step ``index``."""
+        self._script_change(position=index)
+
+    def script_finished(self) -> None:
+        """The script ran to its end (or stopped as its lifecycle allows)."""
+        self._script_change(done=True)
+
+    def step_text(self, index: int) -> str:
+        """``step 2 of 3, expect_text('hello')``."""
+        script = self._script
+        assert script is not None
+        return f"step {index + 1} of {len(script.steps)}, {script.steps[index]}"
+
+    def script_failed(self, index: int, why: str) -> None:
+        """Step ``index`` failed (the script stops there)."""
+        text = f"{self.label}: script {self.step_text(index)}: {why}\n  {self.last_frames()}"
+        self._script_change(position=index, failure=text)
+
+    def unfinished_script(self) -> str | None:
+        """At teardown: why the script still owes something, or ``None`` when it owes nothing.
+
+        The lifecycle (docs/scripts.md): the step running when the test ended, and every step
+        after it, are judged as if the connection had ended there. Expectations not met fail;
+        anything else (sends, waits, faults) is noted as skipped.
+        """
+        script = self._script
+        if script is None or script.done or script.failure:
+            return None
+        pending = range(script.position, len(script.steps))
+        unmet = [i for i in pending if script.expects[i]]
+        skipped = [i for i in pending if not script.expects[i]]
+        for index in skipped:
+            self.note(
+                f"script {self.step_text(index)}: not run, the test ended first"
+                if index != script.position
+                else f"script {self.step_text(index)}: still running when the test ended"
+            )
+        if not unmet:
+            self.script_finished()
+            return None
+        state = str(self._close) if self._close else "the connection is still open"
+        later = [i for i in unmet if i != script.position]
+        also = f"; expectations not met after it: {', '.join(self.step_text(i) for i in later)}"
+        return (
+            f"{self.label}: the script did not finish: it was at "
+            f"{self.step_text(script.position)} ({state}){also if later else ''}\n"
+            f"  {self.last_frames()}"
+        )
+
+
+def _replace(progress: ScriptProgress, **changes: Any) -> ScriptProgress:
+    values = {name: getattr(progress, name) for name in ScriptProgress.__dataclass_fields__}
+    values.update(changes)
+    return ScriptProgress(**values)

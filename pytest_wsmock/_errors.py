@@ -75,14 +75,37 @@ class ServerError(WsmockError):
 
 
 class ConnectionClosed(WsmockError):
-    """A handler tried to receive from or send on a connection that has ended.
+    """A handler, a step or the test tried to receive from or send on a connection that has
+    ended (or is closing: nothing is sent after a close frame).
 
     Attributes:
+        label: the connection, e.g. ``connection #0 (GET /)``.
+        action: what was tried, e.g. ``send TEXT`` (empty when it was only waiting).
+        state: the connection's state then, e.g. ``close-received``.
         code: the close code the client sent, or ``None`` when it sent none.
         reason: the close reason the client sent.
     """
 
-    def __init__(self, message: str, code: int | None = None, reason: str = "") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        label: str,
+        action: str = "",
+        state: str = "closed",
+        code: int | None = None,
+        reason: str = "",
+    ) -> None:
+        super().__init__(label, action, state, code, reason)
+        self.label = label
+        self.action = action
+        self.state = state
         self.code = code
         self.reason = reason
+
+    def __str__(self) -> str:
+        text = f"cannot {self.action} on {self.label}" if self.action else self.label
+        text += f": it is {self.state}"
+        if self.code is not None:
+            text += f"; the client sent close {self.code}" + (
+                f" {self.reason!r}" if self.reason else ""
+            )
+        return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,7 +62,33 @@ class Fault(Step):
         return f"Fault.{self.id}"
 
     async def run(self, ws: WebSocket) -> None:
-        await ws._driver.apply_fault(self)
+        transport = ws.transport
+        at = time.monotonic() - ws.connection.accepted_at
+        transport.note(f"fault {self.id} fired at +{at:.4f}s: the server {self.description}")
+        kind = self.kind
+        if kind == "drop":
+            await transport.abort()
+        elif kind == "reset":
+            await transport.abort(reset=True)
+        elif kind == "close-then-drop":
+            await transport.send_close_frame(self.code)
+            await transport.abort()
+        elif kind == "half-close":
+            await transport.half_close()
+        elif kind == "close-frame-only":
+            await transport.send_close_frame(self.code, keep_tcp_open=True)
+        elif kind == "no-close-reply":
+            transport.hold_close_reply()
+        elif kind == "stop-reading":
+            await transport.pause_reading(self.seconds)
+        elif kind == "stall":
+            await transport.pause_reading(self.seconds, block_writes=True)
+        elif kind == "delay-writes":
+            transport.shape_writes(delay=self.seconds or 0.0)
+        elif kind == "throttle":
+            transport.shape_writes(chunks=(self.size, self.seconds or 0.0))
+        elif kind == "split-frames":
+            transport.shape_writes(split_interval=self.seconds or 0.0)
 
     def named(self, id: str, description: str | None = None) -> Fault:
         """The same fault under another id (and description)."""

@@ -34,6 +34,11 @@ class FrameViolation(Step):
     frames: tuple[OutFrame, ...]
     needs_no_extension: bool = False
 
+    @property
+    def needs_no_deflate(self) -> bool:  # type: ignore[override]
+        """The server declines deflate for a connection whose script holds this step."""
+        return self.needs_no_extension
+
     def describe(self) -> str:
         return f"FRAME_VIOLATIONS[{self.id}]"
 
@@ -43,7 +48,7 @@ class FrameViolation(Step):
                 f"{self.id} needs a connection without permessage-deflate (RSV1 is legal with "
                 f"it): use @pytest.mark.wsmock(deflate=False)"
             )
-        await ws._driver.send_frames(self.frames, deliberate=True)
+        await ws.transport.send_frames(self.frames, deliberate=True)
         ws.end_after_grace()
 
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from ._protocol import Headers, Opcode, apply_mask, close_code_name, opcode_name
+__all__ = [
+    "CloseInfo",
+    "Direction",
+    "Frame",
+    "HandshakeResponse",
+    "Message",
+    "TcpEnd",
+    "preview",
+]
+
+from ._protocol import Direction, Headers, Opcode, apply_mask, close_code_name, opcode_name
 
 _PREVIEW = 40
 
@@ -20,18 +29,6 @@ def preview(data: bytes, limit: int = _PREVIEW) -> str:
         text = head
     more = f"...(+{len(data) - limit} bytes)" if len(data) > limit else ""
     return f"{text!r}{more}"
-
-
-class Direction(str, enum.Enum):
-    """Who sent a frame or a message."""
-
-    #: from the client under test to the mock server
-    CLIENT = "client"
-    #: from the mock server to the client under test
-    SERVER = "server"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True, repr=False)

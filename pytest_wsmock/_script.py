@@ -1,37 +1,65 @@
-"""Running a script: its steps in order on one connection, with failures recorded."""
+"""Running a script: its steps in order on one opened connection, with a defined lifecycle.
+
+The lifecycle (documented as a table in docs/scripts.md): a script runs only on a connection
+whose handshake opened. When the connection ends before the script does (the client closed,
+a fault dropped it, the server sent its close frame), the steps left are not run: sends,
+waits and faults are skipped with a note, and expectations fail as unmet (the client did not
+send what the script expected), unless the server had broken the protocol on purpose, after
+which the client is right to leave and the script stops quietly. Nothing is ever sent after a
+close frame.
+"""
 
 from __future__ import annotations
 
-from ._errors import ConfigError, ConnectionClosed
+from ._errors import ConfigError, ConnectionClosed, WaitTimeout
 from ._steps import Step, StepFailed
 from ._websocket import WebSocket
 
 
-async def run_script(ws: WebSocket, *, steps: tuple[Step, ...]) -> None:
+async def run_script(ws: WebSocket, steps: tuple[Step, ...]) -> None:
     """Run ``steps`` on one connection, then behave as the default server until it closes."""
-    conn = ws.connection
+    record = ws.connection
+    record.script_started(tuple(s.describe() for s in steps), tuple(s.expects for s in steps))
     for index, step in enumerate(steps):
-        conn._script_at(index)
+        record.script_at(index)
+        if not step.expects and not ws.open:
+            record.note(f"script {record.step_text(index)}: skipped, the connection had ended")
+            continue
         try:
             await step.run(ws)
         except ConfigError as exc:
             # A step the connection cannot carry out as written (e.g. compress=True without
             # deflate): the test author's mistake, reported like an unmet expectation.
-            conn._script_failed(index, step, str(exc))
+            record.script_failed(index, str(exc))
             break
-        except (StepFailed, ConnectionClosed) as exc:
-            if ws._ended_after_deliberate_break():
-                # The server broke the protocol on purpose (a frame violation, a transport
-                # fault, a broken handshake answer): a client that then ends the connection
-                # does right, so the steps left over are not a failure.
-                conn._script_cut_short(index, step)
-            elif isinstance(exc, ConnectionClosed):
-                conn._script_failed(index, step, f"the connection closed ({exc})")
+        except ConnectionClosed as exc:
+            if step.expects:
+                _unmet(ws, index, f"the connection closed first ({exc})")
+                break
+            # A send that found the connection ending: skipped, not a failure.
+            record.note(f"script {record.step_text(index)}: skipped, the connection ended ({exc})")
+        except (StepFailed, WaitTimeout) as exc:
+            if ws.open:
+                record.script_failed(index, str(exc))
             else:
-                conn._script_failed(index, step, str(exc))
+                _unmet(ws, index, str(exc))
             break
     else:
-        conn._script_finished()
+        record.script_finished()
     # After the script: record, answer pings and close, until the connection ends.
     async for _ in ws:
         pass
+
+
+def _unmet(ws: WebSocket, index: int, why: str) -> None:
+    """An expectation the connection's end left unmet: a failure, unless the server had broken
+    the protocol on purpose (the client is then right to leave)."""
+    record = ws.connection
+    if not ws.broke_protocol:
+        record.script_failed(index, why)
+        return
+    record.note(
+        f"script stopped at {record.step_text(index)}: the connection ended after the server "
+        f"broke the protocol on purpose"
+    )
+    record.script_finished()

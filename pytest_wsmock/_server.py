@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import socket
 import ssl
 import threading
@@ -19,8 +19,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.abc import SocketAttribute, SocketListener, SocketStream
 
-from ._connection import Connection
-from ._driver import Handler, _Driver
+from ._engine import Engine, Handler
 from ._errors import (
     ClientViolationError,
     ConfigError,
@@ -33,11 +32,11 @@ from ._errors import (
 from ._fastio import serve_asyncio
 from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
+from ._live import Connection, LiveControl, Waits
 from ._loop import PORTALS
 from ._options import ServerOptions
 from ._protocol import Violation
 from ._records import CloseInfo
-from ._script import run_script
 from ._steps import Step, check_steps
 from ._transcript import render_server
 
@@ -82,7 +81,7 @@ class MockServer:
         self._tls = tls
         self._cond = threading.Condition()
         self._connections: list[Connection] = []
-        self._violations: list[tuple[str, Violation]] = []
+        self._controls: list[LiveControl] = []
         self._errors: list[tuple[str, BaseException]] = []
         self._handler: Handler | None = None
         self._outcomes: tuple[Handshake, ...] = ()
@@ -95,8 +94,9 @@ class MockServer:
         self._serve_future: Future[None] | None = None
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
-        self._failure_reported = False
         self._notes: list[str] = []
+        self._waits = Waits(self._cond, self.options.timeout, self._failure)
+        self._host = _EngineHost(self)
 
     # -- life -------------------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ class MockServer:
                 f"a handler is ignoring cancellation"
             ) from None
         except BaseException as exc:
-            self._record_error("server", exc)
+            self.record_error("server", exc)
 
     def restart(self, down_for: float = 0.0) -> None:
         """Stop the listener and every connection, stay down ``down_for`` seconds (connection
@@ -150,7 +150,7 @@ class MockServer:
 
     async def restart_async(self, down_for: float = 0.0) -> None:
         """The awaitable form of :meth:`restart`."""
-        await self._in_thread(lambda: self.restart(down_for))
+        await self._waits.in_thread(lambda: self.restart(down_for))
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -188,8 +188,8 @@ class MockServer:
     async def _deadline(self, seconds: float) -> None:
         await anyio.sleep(seconds)
         with self._cond:
-            still_open = [c.label for c in self._connections if not c._ended]
-        self._record_error(
+            still_open = [c.label for c in self._connections if not c.closed]
+        self.record_error(
             "server",
             WaitTimeout(
                 f"the mock server's deadline of {seconds} s (option deadline) passed; it closed "
@@ -201,27 +201,34 @@ class MockServer:
 
     async def _accept(self, stream: SocketStream) -> None:
         peer = stream.extra(SocketAttribute.remote_address)
+        control = LiveControl()
         with self._cond:
-            conn = Connection(self, len(self._connections), (str(peer[0]), int(peer[1])))
+            conn = Connection(
+                self._waits,
+                control,
+                len(self._connections),
+                (str(peer[0]), int(peer[1])),
+            )
             self._connections.append(conn)
+            self._controls.append(control)
             handler = self._handler
+            # A script is run (and owed) only by a connection whose handshake opens.
             steps = self._scripts.get(conn.index, self._scripts.get(None))
-            if steps is not None:
-                conn._script = steps
-                handler = functools.partial(run_script, steps=steps)
             outcome = self._outcome_for(conn.index)
-            open_count = sum(not c._ended for c in self._connections[:-1])
+            open_count = sum(not c.closed for c in self._connections[:-1])
             limit = self.options.max_connections
             if limit is not None and open_count >= limit:
                 # Over the limit: answered like a busy server, and noted.
                 outcome = _TOO_MANY
-                conn._notes.append(
+                conn.note(
                     f"max_connections: {open_count} connection(s) were open (limit {limit}); "
                     f"answered 503"
                 )
-            conn._handshake = outcome
-            self._cond.notify_all()
-        await _Driver(self, stream, conn, handler, outcome).run()
+            conn.record_outcome(outcome)
+        engine = Engine(self._host, stream, conn, outcome=outcome, handler=handler, steps=steps)
+        control.portal = self._portal
+        control.engine = engine
+        await engine.run()
 
     def _outcome_for(self, index: int) -> Handshake:
         outcomes = self._outcomes or self.options.handshake
@@ -262,7 +269,8 @@ class MockServer:
 
     # -- TLS --------------------------------------------------------------------------------
 
-    def _tls_server_context(self) -> ssl.SSLContext:
+    def tls_server_context(self) -> ssl.SSLContext:
+        """The server-side ``ssl.SSLContext`` (with the configured TLS fault)."""
         assert self._tls is not None
         return self._tls.server_context_for(self.options.tls_fault, self.options.client_cert)
 
@@ -345,7 +353,7 @@ class MockServer:
 
     def _open_connections(self) -> list[Connection]:
         with self._cond:
-            return [c for c in self._connections if c.accepted and not c._ended]
+            return [c for c in self._connections if c.accepted and not c.closed]
 
     def broadcast_text(self, text: str, *, compress: bool | None = None) -> int:
         """Send a text message to every open connection now; return how many got it
@@ -368,7 +376,8 @@ class MockServer:
 
     def close_all(self, code: int | None = 1000, reason: str = "") -> list[CloseInfo]:
         """Run the closing handshake from the server's side on every open connection, at
-        once, and wait for each to end; return how each ended."""
+        once, and wait for each to end; return how each ended (one :class:`CloseInfo` per
+        connection that was open, in order)."""
         connections = self._open_connections()
         if connections and self._portal is not None:
             self._portal.call(self._close_all, connections, code, reason)
@@ -377,22 +386,29 @@ class MockServer:
     async def _close_all(
         self, connections: list[Connection], code: int | None, reason: str
     ) -> None:
+        async def close_one(conn: Connection) -> None:
+            # A connection that ends meanwhile (or cannot be written to) still gets its
+            # CloseInfo from the record; no error escapes to the caller.
+            engine = self._controls[conn.index].engine
+            if engine is not None:
+                with contextlib.suppress(ConnectionClosed):
+                    await engine.close(code, reason)
+
         async with anyio.create_task_group() as tg:
             for conn in connections:
-                if conn._driver is not None:
-                    tg.start_soon(conn._driver.close, code, reason)
+                tg.start_soon(close_one, conn)
 
     async def broadcast_text_async(self, text: str, *, compress: bool | None = None) -> int:
         """The awaitable form of :meth:`broadcast_text`."""
-        return await self._in_thread(lambda: self.broadcast_text(text, compress=compress))
+        return await self._waits.in_thread(lambda: self.broadcast_text(text, compress=compress))
 
     async def broadcast_binary_async(self, data: bytes, *, compress: bool | None = None) -> int:
         """The awaitable form of :meth:`broadcast_binary`."""
-        return await self._in_thread(lambda: self.broadcast_binary(data, compress=compress))
+        return await self._waits.in_thread(lambda: self.broadcast_binary(data, compress=compress))
 
     async def close_all_async(self, code: int | None = 1000, reason: str = "") -> list[CloseInfo]:
         """The awaitable form of :meth:`close_all`."""
-        return await self._in_thread(lambda: self.close_all(code, reason))
+        return await self._waits.in_thread(lambda: self.close_all(code, reason))
 
     def release(self, label: str = "") -> None:
         """Let scripts and handlers waiting at ``wait_for_release(label)`` go on.
@@ -405,7 +421,8 @@ class MockServer:
         if event is not None and self._portal is not None:
             self._portal.call(event.set)
 
-    def _release_event(self, label: str) -> anyio.Event:
+    def release_event(self, label: str) -> anyio.Event:
+        """The event that ``release(label)`` sets (called in the server thread only)."""
         # Called in the server thread only.
         with self._cond:
             if label not in self._releases:
@@ -421,43 +438,6 @@ class MockServer:
         """Every connection accepted so far, in order."""
         with self._cond:
             return list(self._connections)
-
-    def _default_timeout(self, timeout: float | None) -> float:
-        return self.options.timeout if timeout is None else timeout
-
-    def _wait(
-        self,
-        predicate: Callable[[], bool],
-        timeout: float | None,
-        awaited: Callable[[], str],
-        instead: Callable[[], str],
-    ) -> None:
-        limit = self._default_timeout(timeout)
-        with self._cond:
-            # A failed script or handler ends the wait at once: its error says more than a
-            # timeout would.
-            if self._cond.wait_for(lambda: predicate() or self._failed(), limit) and predicate():
-                return
-            failure = self._failure()
-            if failure is not None:
-                # The test gets the failure now; teardown need not raise it a second time.
-                self._failure_reported = True
-            # Build the message with the lock held so that it matches what the predicate saw.
-            what, seen = awaited(), instead()
-        if failure is not None:
-            raise failure
-        hint = ""
-        if _in_event_loop():
-            hint = (
-                " (this blocking wait ran inside an event loop, which it blocks: in async tests "
-                "use the awaitable form, e.g. `await server.connection()`)"
-            )
-        raise WaitTimeout(f"timed out after {limit} s waiting for {what}; instead: {seen}{hint}")
-
-    async def _in_thread(self, fn: Callable[[], T]) -> T:
-        # A worker thread does the blocking wait so the caller's event loop (asyncio or trio)
-        # stays free; anyio picks the running backend itself.
-        return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
 
     def _describe_connections(self) -> str:
         if not self._connections:
@@ -480,8 +460,8 @@ class MockServer:
         """
         with self._cond:
             wanted = self._handed_out if index is None else index
-        self._wait(
-            lambda: len(self._connections) > wanted and self._connections[wanted]._handshake_done,
+        self._waits.wait(
+            lambda: len(self._connections) > wanted and self._connections[wanted].handshake_done,
             timeout,
             lambda: f"connection #{wanted} to {self.url}",
             self._describe_connections,
@@ -495,11 +475,12 @@ class MockServer:
         self, index: int | None = None, timeout: float | None = None
     ) -> Connection:
         """The awaitable form of :meth:`wait_for_connection`."""
-        return await self._in_thread(lambda: self.wait_for_connection(index, timeout))
+        return await self._waits.in_thread(lambda: self.wait_for_connection(index, timeout))
 
     # -- failures ---------------------------------------------------------------------------
 
-    def _record_error(self, where: str, exc: BaseException) -> None:
+    def record_error(self, where: str, exc: BaseException) -> None:
+        """Record a failure of a handler or of the server; the test fails with it."""
         with self._cond:
             self._errors.append((where, exc))
             self._cond.notify_all()
@@ -508,17 +489,18 @@ class MockServer:
     def violations(self) -> list[tuple[str, Violation]]:
         """Every protocol rule the client broke, as ``(connection label, Violation)``."""
         with self._cond:
-            return list(self._violations)
+            numbered = [
+                (number, conn.label, violation)
+                for conn in self._connections
+                for number, violation in conn.numbered_violations()
+            ]
+        return [(label, violation) for _, label, violation in sorted(numbered, key=_first)]
 
     @property
     def errors(self) -> list[tuple[str, BaseException]]:
         """Exceptions raised by handlers (or by the server itself), as ``(where, exception)``."""
         with self._cond:
             return list(self._errors)
-
-    def _failed(self) -> bool:
-        # Called with the lock held.
-        return bool(self._errors) or any(c._script_failure for c in self._connections)
 
     def _failure(self) -> WsmockError | None:
         """The error of a failed handler or script, if any (lock held or not)."""
@@ -529,21 +511,24 @@ class MockServer:
             error = ServerError(f"the mock server at {self.url} failed: {text}")
             error.__cause__ = first
             return error
-        failures = [c._script_failure for c in self._connections if c._script_failure]
+        failures = [c.script_failure for c in self._connections if c.script_failure]
         if failures:
             return ScriptError("\n".join(f for f in failures if f))
         return None
 
     def _unfinished_scripts(self) -> list[str]:
-        problems = []
         with self._cond:
             connections = list(self._connections)
             scripts = dict(self._scripts)
-        for conn in connections:
-            if conn._script is not None and not conn._script_done and not conn._script_failure:
-                problems.append(conn._script_unfinished())
-        if scripts and not connections:
-            problems.append(f"a script was set on {self.url} but no client connected")
+        problems = [text for conn in connections if (text := conn.unfinished_script())]
+        opened = [conn for conn in connections if conn.accepted]
+        if None in scripts and not opened:
+            came = (
+                f"{len(connections)} connection(s) came, none opened"
+                if connections
+                else ("no client connected")
+            )
+            problems.append(f"a script was set on {self.url} but {came}")
         for index in sorted(i for i in scripts if i is not None and i >= len(connections)):
             problems.append(
                 f"a script was set for connection #{index} on {self.url}, but only "
@@ -564,7 +549,7 @@ class MockServer:
         """
         __tracebackhide__ = True
         with self._cond:
-            failure = None if self._failure_reported else self._failure()
+            failure = None if self._waits.failure_reported else self._failure()
         if failure is not None:
             raise failure
         unfinished = self._unfinished_scripts()
@@ -605,22 +590,29 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _in_event_loop() -> bool:
-    """Whether the calling thread is running an asyncio or trio event loop."""
-    import asyncio
-    import sys
+def _first(item: tuple[int, str, Violation]) -> int:
+    return item[0]
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return True
-    trio = sys.modules.get("trio")
-    if trio is None:
-        return False
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        return False
-    return True
+
+class _EngineHost:
+    """What an engine needs from its server (the `Host` protocol of ``_engine.py``)."""
+
+    def __init__(self, server: MockServer) -> None:
+        self._server = server
+
+    @property
+    def options(self) -> ServerOptions:
+        return self._server.options
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def tls_context(self) -> ssl.SSLContext:
+        return self._server.tls_server_context()
+
+    def error(self, where: str, exc: BaseException) -> None:
+        self._server.record_error(where, exc)
+
+    def release_event(self, label: str) -> anyio.Event:
+        return self._server.release_event(label)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ._records import Direction, Frame, Message, preview
 
 if TYPE_CHECKING:
-    from ._connection import Connection
+    from ._connection import ConnectionRecord as Connection
     from ._server import MockServer
 
 _ARROW = {Direction.CLIENT: "client -> server", Direction.SERVER: "server -> client"}

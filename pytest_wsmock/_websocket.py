@@ -1,25 +1,20 @@
-"""The handler's side of a connection: what an ``async`` handler (or a script) can do."""
+"""The handler's side of a connection: what an ``async`` handler, a script step or a fault can do.
+
+`WebSocket` is the one public, typed context through which handlers, steps, frame violations
+and faults act on a connection. It delegates to a `Link`, a small Protocol that the engine
+implements and passes down (the engine sits above this module and is never imported here).
+"""
 
 from __future__ import annotations
 
-import collections
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Protocol
 
-import anyio
-
-from ._errors import ConnectionClosed
+from ._connection import ConnectionRecord
 from ._protocol import Opcode, Request, encode_frame
 from ._records import Frame, Message
-from ._state import State
-
-T = TypeVar("T")
-
-if TYPE_CHECKING:
-    from ._connection import Connection
-    from ._driver import _Driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,48 +45,90 @@ class OutFrame:
         )
 
 
-class Inbox(Generic[T]):
-    """A one-consumer queue between the reader task and a handler.
+class Transport(Protocol):
+    """Low-level control of one connection's TCP stream, for transport faults.
 
-    anyio's memory streams pass every receive through the event loop once even when an item
-    is waiting; this one waits only when it is empty, which saves a loop iteration per message.
+    You get it as :attr:`WebSocket.transport`; the ``Fault`` steps use it, and so can a step
+    or handler of your own that needs TCP to misbehave in a way the catalogue does not have.
     """
 
-    def __init__(self) -> None:
-        self._items: collections.deque[T] = collections.deque()
-        self._ready = anyio.Event()
-        self._closed = False
+    async def send_frames(self, frames: Sequence[OutFrame], *, deliberate: bool) -> None:
+        """Write these frames in order, as they are (``deliberate``: they break the protocol
+        on purpose, so the client may drop TCP without a closing handshake)."""
 
-    def put(self, item: T) -> None:
-        if not self._closed:
-            self._items.append(item)
-            self._ready.set()
+    async def abort(self, *, reset: bool = False) -> None:
+        """Close the socket now, without a closing handshake (``reset``: with an RST)."""
 
-    def close(self) -> None:
-        """No more items: a waiting or later ``get`` ends with ``anyio.EndOfStream`` once
-        the queued items are taken."""
-        self._closed = True
-        self._ready.set()
+    async def half_close(self) -> None:
+        """Send our FIN now and keep reading."""
 
-    async def take(self, wanted: Callable[[T], bool]) -> T:
-        """The first queued item that ``wanted`` accepts (waiting for one); others stay."""
-        while True:
-            for index, item in enumerate(self._items):
-                if wanted(item):
-                    del self._items[index]
-                    return item
-            if self._closed:
-                raise anyio.EndOfStream
-            self._ready = anyio.Event()
-            await self._ready.wait()
+    async def send_close_frame(self, code: int, *, keep_tcp_open: bool = False) -> None:
+        """Write a close frame; ``keep_tcp_open``: never close TCP after it, even once the
+        client answers."""
 
-    async def get(self) -> T:
-        """The oldest queued item (waiting for one)."""
-        return await self.take(_anything)
+    def hold_close_reply(self) -> None:
+        """From now on, do not answer the client's close frame."""
+
+    async def pause_reading(self, seconds: float | None, *, block_writes: bool = False) -> None:
+        """Stop reading from the client for ``seconds`` (``None``: for good); with
+        ``block_writes``, hold the writes too and return when the pause ends."""
+
+    def shape_writes(
+        self,
+        *,
+        delay: float | None = None,
+        chunks: tuple[int, float] | None = None,
+        split_interval: float | None = None,
+    ) -> None:
+        """From now on: wait ``delay`` before each write; write ``chunks`` of (size, interval);
+        put ``split_interval`` seconds between a frame's header and its payload."""
+
+    def note(self, text: str) -> None:
+        """Add a note to the connection's record."""
 
 
-def _anything(item: object) -> bool:
-    return True
+class Link(Transport, Protocol):
+    """What a `WebSocket` needs from the engine that drives its connection."""
+
+    @property
+    def record(self) -> ConnectionRecord: ...
+
+    @property
+    def default_timeout(self) -> float: ...
+
+    @property
+    def compression(self) -> bool: ...
+
+    @property
+    def client_close(self) -> tuple[int | None, str] | None: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    @property
+    def excused(self) -> bool: ...
+
+    async def receive(self, timeout: float | None) -> Message: ...
+
+    async def receive_control(self, timeout: float | None, opcode: Opcode | None) -> Frame: ...
+
+    async def next_message(self) -> Message | None: ...
+
+    async def send_message(
+        self,
+        opcode: Opcode,
+        data: bytes,
+        compress: bool | None,
+        *,
+        fragments: Sequence[int] = (),
+        ping_between: bytes | None = None,
+    ) -> None: ...
+
+    async def close(self, code: int | None, reason: str) -> None: ...
+
+    async def wait_for_release(self, label: str) -> None: ...
+
+    def end_after_grace(self) -> None: ...
 
 
 class WebSocket:
@@ -99,42 +136,64 @@ class WebSocket:
 
     A handler is an ``async`` function that takes this object; register it with
     :meth:`MockServer.handler`. It runs in the server thread, on the server's event loop.
-    Everything it sends is recorded like everything the client sends.
+    Everything it sends is recorded like everything the client sends. You do not build one:
+    the server passes it to handlers, ``call(...)`` steps and ``Step.run``.
     """
 
-    def __init__(self, driver: _Driver) -> None:
-        self._driver = driver
+    def __init__(self, link: Link) -> None:
+        self._link = link
 
     @property
-    def connection(self) -> Connection:
+    def connection(self) -> ConnectionRecord:
         """The record of this connection (what the test sees)."""
-        return self._driver.conn
+        return self._link.record
 
     @property
     def request(self) -> Request:
         """The opening-handshake request."""
-        request = self._driver.conn.request
+        request = self._link.record.request
         assert request is not None
         return request
 
     @property
     def subprotocol(self) -> str | None:
         """The subprotocol the server selected, if any."""
-        return self._driver.conn.subprotocol
+        return self._link.record.subprotocol
 
     @property
     def compression(self) -> bool:
         """Whether permessage-deflate was negotiated on this connection."""
-        return self._driver.deflate is not None
+        return self._link.compression
+
+    @property
+    def default_timeout(self) -> float:
+        """The server's ``timeout`` option: how long waits last when not told otherwise."""
+        return self._link.default_timeout
+
+    @property
+    def client_close(self) -> tuple[int | None, str] | None:
+        """``(code, reason)`` of the client's close frame once it came, else ``None``."""
+        return self._link.client_close
+
+    @property
+    def open(self) -> bool:
+        """Whether messages may still be sent: ``False`` once either side sent a close frame
+        or TCP ended (nothing is sent after a close frame, RFC 6455 section 5.5.1)."""
+        return self._link.is_open
+
+    @property
+    def broke_protocol(self) -> bool:
+        """Whether the server broke the protocol on purpose on this connection (a frame
+        violation, a fault, a broken handshake answer): the client may then leave without a
+        closing handshake."""
+        return self._link.excused
+
+    @property
+    def transport(self) -> Transport:
+        """Low-level TCP control, for faults (see :class:`Transport`)."""
+        return self._link
 
     # -- receiving ------------------------------------------------------------------------
-
-    def _limit(self, timeout: float | None) -> float:
-        return self._driver.options.timeout if timeout is None else timeout
-
-    def _closed(self) -> ConnectionClosed:
-        code, reason = self._driver.client_close or (None, "")
-        return ConnectionClosed(f"{self._driver.conn.label} has closed", code=code, reason=reason)
 
     async def receive(self, timeout: float | None = None) -> Message:
         """Wait for the client's next data message.
@@ -144,9 +203,9 @@ class WebSocket:
 
         Raises:
             ConnectionClosed: the connection ended before a message came.
-            TimeoutError: no message came in time.
+            WaitTimeout: no message came in time (a ``TimeoutError`` too).
         """
-        return await self._wait(self._driver.inbox.get(), "a message", timeout)
+        return await self._link.receive(timeout)
 
     async def receive_control(
         self, timeout: float | None = None, *, opcode: Opcode | None = None
@@ -160,34 +219,19 @@ class WebSocket:
 
         Raises:
             ConnectionClosed: the connection ended first.
-            TimeoutError: none came in time.
+            WaitTimeout: none came in time (a ``TimeoutError`` too).
         """
-        controls = self._driver.controls
-        wanted = controls.get() if opcode is None else controls.take(lambda f: f.opcode == opcode)
-        return await self._wait(wanted, "a ping or pong", timeout)
-
-    async def _wait(self, item: Awaitable[T], what: str, timeout: float | None) -> T:
-        limit = self._limit(timeout)
-        try:
-            with anyio.fail_after(limit):
-                return await item
-        except anyio.EndOfStream:
-            raise self._closed() from None
-        except TimeoutError:
-            raise TimeoutError(
-                f"waited {limit} s for {what} from the client on {self._driver.conn.label}; "
-                f"none came ({self._driver.conn.describe()})"
-            ) from None
+        return await self._link.receive_control(timeout, opcode)
 
     def __aiter__(self) -> WebSocket:
         return self
 
     async def __anext__(self) -> Message:
         """The next message; the iteration ends when the connection closes."""
-        try:
-            return await self._driver.inbox.get()
-        except anyio.EndOfStream:
-            raise StopAsyncIteration from None
+        message = await self._link.next_message()
+        if message is None:
+            raise StopAsyncIteration
+        return message
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -198,12 +242,16 @@ class WebSocket:
             text: the message.
             compress: ``None`` compresses when permessage-deflate was negotiated; ``False``
                 sends it uncompressed; ``True`` requires compression.
+
+        Raises:
+            ConnectionClosed: the connection has ended, or is closing (nothing is sent after
+                a close frame).
         """
-        await self._driver.send_message(Opcode.TEXT, text.encode("utf-8"), compress)
+        await self._link.send_message(Opcode.TEXT, text.encode("utf-8"), compress)
 
     async def send_binary(self, data: bytes, *, compress: bool | None = None) -> None:
         """Send a binary message (``compress`` as for :meth:`send_text`)."""
-        await self._driver.send_message(Opcode.BINARY, bytes(data), compress)
+        await self._link.send_message(Opcode.BINARY, bytes(data), compress)
 
     async def send_json(self, value: Any, *, compress: bool | None = None) -> None:
         """Send ``value`` as a JSON text message."""
@@ -212,7 +260,7 @@ class WebSocket:
     async def send(self, message: str | bytes | Message) -> None:
         """Send ``str`` as text, ``bytes`` as binary, or a :class:`Message` as it was."""
         if isinstance(message, Message):
-            await self._driver.send_message(message.opcode, message.data, None)
+            await self._link.send_message(message.opcode, message.data, None)
         elif isinstance(message, str):
             await self.send_text(message)
         else:
@@ -238,7 +286,7 @@ class WebSocket:
         """
         opcode = Opcode.TEXT if isinstance(message, str) else Opcode.BINARY
         data = message.encode("utf-8") if isinstance(message, str) else bytes(message)
-        await self._driver.send_message(
+        await self._link.send_message(
             opcode, data, compress, fragments=sizes, ping_between=ping_between
         )
 
@@ -269,10 +317,11 @@ class WebSocket:
             length_bits: force the 7-, 16- or 64-bit length form.
 
         After such a frame the client may fail the connection by dropping TCP, so the
-        closing-handshake checks of strict mode stop applying to this connection.
+        closing-handshake checks of strict mode stop applying to this connection. A close
+        frame sent this way is the server's close frame: the closing handshake starts.
         """
         frame = OutFrame(opcode, payload, fin, rsv1, rsv2, rsv3, mask_key, length, length_bits)
-        await self._driver.send_frames([frame], deliberate=True)
+        await self._link.send_frames([frame], deliberate=True)
 
     async def ping(self, payload: bytes = b"") -> None:
         """Send a ping; the client's pong is checked against ``payload`` (strict mode)."""
@@ -283,26 +332,23 @@ class WebSocket:
         await self.send_control(Opcode.PONG, payload)
 
     async def send_control(self, opcode: Opcode, payload: bytes) -> None:
-        """Send one control frame (ping, pong or close) as given, with no checks."""
-        await self._driver.send_frames([OutFrame(opcode, payload)])
+        """Send one control frame (ping, pong or close) as given, with no checks. A close
+        frame starts the closing handshake, as :meth:`close` does."""
+        await self._link.send_frames([OutFrame(opcode, payload)], deliberate=False)
 
     async def close(self, code: int | None = 1000, reason: str = "") -> None:
         """Run the closing handshake: send a close frame, wait for the client's, close TCP.
 
-        ``code=None`` sends a close frame with an empty payload.
+        ``code=None`` sends a close frame with an empty payload. Returns once the connection
+        has ended, at the latest ``close_timeout`` after the close frame.
         """
-        await self._driver.close(code, reason)
+        await self._link.close(code, reason)
 
     async def wait_for_release(self, label: str = "") -> None:
         """Wait until the test calls ``server.release(label)`` (no timeout: the server's
         teardown ends the wait)."""
-        await self._driver.server._release_event(label).wait()
-
-    def _ended_after_deliberate_break(self) -> bool:
-        """Whether the connection is over and the server had broken the protocol on purpose."""
-        driver = self._driver
-        return not driver.check_closing and driver.state is not State.OPEN
+        await self._link.wait_for_release(label)
 
     def end_after_grace(self) -> None:
         """Close TCP ``violation_grace`` seconds from now unless the connection ends first."""
-        self._driver.end_after_grace()
+        self._link.end_after_grace()

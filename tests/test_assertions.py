@@ -49,7 +49,7 @@ def test_text_and_binary_are_not_confused(conn: Connection) -> None:
     """A str matcher against a binary message is a mismatch that says so."""
     with pytest.raises(RecordMismatch) as failure:
         conn.assert_received("hello", "\x00\x01", prefix=True)
-    assert "#1 MISMATCH    expected text '\\x00\\x01', got binary" in str(failure.value)
+    assert "#1 MISMATCH    expected a text message, got binary" in str(failure.value)
 
 
 def test_extra_messages_are_unexpected_unless_prefix(conn: Connection) -> None:

@@ -144,7 +144,7 @@ TRANSITIONS: dict[tuple[State, StateEvent], tuple[State, tuple[Action, ...]]] = 
     (S.OPEN, E.CLIENT_RESET): (S.CLOSED, (A.STOP_INPUT, A.CHECK_CLOSING, A.ABORT)),
     (S.OPEN, E.HALF_CLOSE): (S.DRAINING, (A.STOP_INPUT, A.SHUTDOWN)),
     (S.OPEN, E.ABORT): (S.CLOSED, (A.STOP_INPUT, A.ABORT)),
-    (S.OPEN, E.BREAK): (S.OPEN, (A.GRACE,)),
+    (S.OPEN, E.BREAK): (S.OPEN, ()),
     (S.OPEN, E.TIMEOUT): (S.CLOSED, (A.STOP_INPUT, A.ABORT)),
     # The client closed first; our answer is due (a fault may hold it).
     (S.CLOSE_RECEIVED, E.SEND_CLOSE): (S.DRAINING, (A.SHUTDOWN, A.DEADLINE)),
@@ -171,10 +171,6 @@ TRANSITIONS: dict[tuple[State, StateEvent], tuple[State, tuple[Action, ...]]] = 
     (S.DRAINING, E.BREAK): (S.DRAINING, ()),
     (S.DRAINING, E.TIMEOUT): (S.CLOSED, (A.STOP_INPUT, A.ABORT)),
 }
-
-#: Events after which the server sent its own FIN or closed the socket itself: if nobody
-#: closed TCP before, the server did.
-_SERVER_ENDS_TCP = frozenset({Action.SHUTDOWN, Action.ABORT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +263,8 @@ class ConnectionState:
         if self.excused:
             # A client that drops TCP after a deliberate break does right (see module doc).
             actions = tuple(a for a in actions if a not in _EXCUSED)
-        if self.tcp_closed_by is None and _SERVER_ENDS_TCP.intersection(actions):
+        if self.tcp_closed_by is None and Action.ABORT in actions:
+            # The server closes the socket and nobody ended TCP before: the server did.
             self.tcp_closed_by = Direction.SERVER
         return Outcome(before, after, actions, held)
 
@@ -306,10 +303,11 @@ class ConnectionState:
             self.tcp_rst = reset
         return self.handle(StateEvent.ABORT)
 
-    def client_fin_came_first(self) -> None:
-        """Our FIN is about to go out, but the client's was already waiting unread."""
+    def server_fin_sent(self, *, client_fin_first: bool) -> None:
+        """Our FIN went out (the `Action.SHUTDOWN`); ``client_fin_first``: the client's FIN
+        was already waiting unread, so the client ended TCP first."""
         if self.tcp_closed_by is None:
-            self.tcp_closed_by = Direction.CLIENT
+            self.tcp_closed_by = Direction.CLIENT if client_fin_first else Direction.SERVER
 
     def deliberate_break(self) -> Outcome:
         """The server broke the protocol on purpose (see ``excused``)."""

@@ -13,7 +13,7 @@ RSV2 = next(entry for entry in FRAME_VIOLATIONS if entry.id == "rsv2")
 
 
 def test_steps_after_a_violation_stop_quietly(ws_server: MockServer) -> None:
-    """The client fails the connection; the leftover steps end the script with a note."""
+    """The client fails the connection; the leftover send is skipped with a note."""
     ws_server.script(send_text("hi"), RSV2, wait(0.05), send_text("after"))
     received = []
     with websockets.sync.client.connect(ws_server.url, open_timeout=2) as ws:
@@ -26,7 +26,7 @@ def test_steps_after_a_violation_stop_quietly(ws_server: MockServer) -> None:
     assert info.client_code == 1002
     assert conn.script_failure is None
     assert any(
-        note.startswith("script stopped at step 4 of 4, send_text('after')") for note in conn.notes
+        note.startswith("script step 4 of 4, send_text('after'): skipped") for note in conn.notes
     )
 
 

@@ -50,6 +50,7 @@ def test_server_close_then_client_reply_shuts_down_tcp_first() -> None:
     outcome = machine.receive_close(1000, "")
     assert outcome.actions == (Action.STOP_INPUT, Action.SHUTDOWN, Action.DEADLINE)
     assert machine.initiator is Direction.SERVER
+    machine.server_fin_sent(client_fin_first=False)
     assert machine.tcp_closed_by is Direction.SERVER
 
 
@@ -82,7 +83,7 @@ def test_client_fin_without_close_is_checked_unless_excused() -> None:
     assert machine.tcp_closed_by is Direction.CLIENT
     assert not machine.tcp_rst
     machine = _open()
-    assert machine.deliberate_break().actions == (Action.GRACE,)
+    assert machine.deliberate_break().actions == ()
     assert Action.CHECK_CLOSING not in machine.client_ended_tcp(reset=True).actions
     assert machine.tcp_rst
 
@@ -114,6 +115,7 @@ def test_our_fin_then_client_reset_is_recorded_as_reset() -> None:
     machine = _open()
     machine.receive_close(1000, "")
     machine.send_close(1000, "")
+    machine.server_fin_sent(client_fin_first=False)
     machine.client_ended_tcp(reset=True)
     assert machine.tcp_closed_by is Direction.SERVER
     assert machine.tcp_rst

@@ -200,7 +200,7 @@ def test_expect_close(ws_server: MockServer) -> None:
         pytest.param(
             expect_json({"op": "auth"}, subset=True),
             '{"op": "ping", "x": 1}',
-            "expect_json({'op': 'auth'}, subset=True): expected {'op': 'auth'}, "
+            "expect_json({'op': 'auth'}, subset=True): expected JSON containing {'op': 'auth'}, "
             "got JSON {'op': 'ping', 'x': 1}",
             id="json-subset",
         ),
