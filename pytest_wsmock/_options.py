@@ -64,6 +64,9 @@ class ServerOptions:
             first TLS bytes). Needs ``tls=True``.
         client_cert: mutual TLS: the server requires a client certificate issued by the
             session CA (``server.client_cert_files()`` gives one). Needs ``tls=True``.
+        deflate_client_no_context_takeover: answer ``client_no_context_takeover`` when the
+            client offers it (RFC 7692 section 7.1.1.2); ``False`` leaves it out of the answer,
+            for tests of clients that must cope with that.
     """
 
     host: str = "127.0.0.1"
@@ -85,6 +88,8 @@ class ServerOptions:
     deadline: float | None = 120.0
     tls_fault: str | None = None
     client_cert: bool = False
+    # Appended, not next to ``deflate``: fields keep their positions for positional callers.
+    deflate_client_no_context_takeover: bool = True
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -280,6 +285,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "deadline": _optional_seconds,
     "tls_fault": _tls_fault,
     "client_cert": _flag,
+    "deflate_client_no_context_takeover": _flag,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"

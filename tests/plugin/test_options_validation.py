@@ -140,3 +140,13 @@ def test_equal_options_compare_equal() -> None:
     """Normalization keeps equality: a list and a tuple of subprotocols give equal options."""
     values: dict[str, Any] = {"subprotocols": ("x",)}
     assert ServerOptions(subprotocols=["x"]) == ServerOptions(**values)  # type: ignore[arg-type]
+
+
+def test_deflate_client_no_context_takeover_is_an_option() -> None:
+    """deflate_client_no_context_takeover defaults to True and must be a boolean."""
+    assert ServerOptions().deflate_client_no_context_takeover is True
+    assert "deflate_client_no_context_takeover" in ServerOptions.names()
+    options = ServerOptions().replace(deflate_client_no_context_takeover=False)
+    assert options.deflate_client_no_context_takeover is False
+    with pytest.raises(ConfigError, match="deflate_client_no_context_takeover must be True"):
+        ServerOptions(deflate_client_no_context_takeover=1)  # type: ignore[arg-type]
