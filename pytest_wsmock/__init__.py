@@ -48,11 +48,12 @@ from ._steps import (
     wait,
     wait_for_release,
 )
-from ._tls import TlsMaterial
+from ._tls import TlsFault, TlsMaterial
 from ._websocket import WebSocket
 
 __all__ = [
     "TLS_FAULTS",
+    "TlsFault",
     "LIMIT_KINDS",
     "TRANSPORT_FAULTS",
     "Fault",

@@ -12,6 +12,7 @@ from typing import Any, TypeGuard
 
 from ._errors import ConfigError
 from ._handshakes import Handshake, check_outcomes
+from ._tls import TlsFault
 
 BACKENDS = ("asyncio", "trio")
 
@@ -58,10 +59,9 @@ class ServerOptions:
         deadline: seconds after its start at which the server closes every connection and
             fails the test, so that a client that never finishes cannot hang the run
             (ini ``wsmock_deadline``, default 120; ``0`` or ``none`` turns it off).
-        tls_fault: make the TLS server misbehave: ``untrusted`` (a certificate from another
-            CA), ``wrong-host`` (a certificate for another host name), ``expired``,
-            ``not-yet-valid``, or ``close-during-handshake`` (TCP closes after the client's
-            first TLS bytes). Needs ``tls=True``.
+        tls_fault: make the TLS server misbehave: a :class:`TlsFault`, or its value as a
+            string (``untrusted``, ``wrong-host``, ``expired``, ``not-yet-valid``,
+            ``close-during-handshake``), which is turned into the member. Needs ``tls=True``.
         client_cert: mutual TLS: the server requires a client certificate issued by the
             session CA (``server.client_cert_files()`` gives one). Needs ``tls=True``.
         deflate_client_no_context_takeover: answer ``client_no_context_takeover`` when the
@@ -86,7 +86,7 @@ class ServerOptions:
     idle_timeout: float | None = None
     max_connections: int | None = None
     deadline: float | None = 120.0
-    tls_fault: str | None = None
+    tls_fault: TlsFault | None = None
     client_cert: bool = False
     # Appended, not next to ``deflate``: fields keep their positions for positional callers.
     deflate_client_no_context_takeover: bool = True
@@ -258,11 +258,15 @@ def _handshake(name: str, value: object) -> object:
 
 
 def _tls_fault(name: str, value: object) -> object:
-    if value is not None and value not in TLS_FAULTS:
-        raise ConfigError(
-            f"wsmock option {name} must be None or one of {', '.join(TLS_FAULTS)}, got {value!r}"
-        )
-    return value
+    if value is None or isinstance(value, TlsFault):
+        return value
+    # Strings come from markers and ini files; the member is what the server compares against.
+    if isinstance(value, str) and value in _TLS_FAULT_VALUES:
+        return TlsFault(value)
+    raise ConfigError(
+        f"wsmock option {name} must be None or one of {', '.join(_TLS_FAULT_VALUES)}, "
+        f"got {value!r} (or use pytest_wsmock.TlsFault)"
+    )
 
 
 _CHECKS: dict[str, Callable[[str, Any], object]] = {
@@ -352,5 +356,7 @@ INI_OPTIONS: dict[str, str] = {
     "deadline": "seconds after which a server closes everything and fails the test (none: off)",
 }
 
-#: The values of the ``tls_fault`` option.
-TLS_FAULTS = ("untrusted", "wrong-host", "expired", "not-yet-valid", "close-during-handshake")
+#: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:
+#: a tuple of members, each equal to its string value (which is also its test id).
+TLS_FAULTS: tuple[TlsFault, ...] = tuple(TlsFault)
+_TLS_FAULT_VALUES = tuple(fault.value for fault in TlsFault)
