@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import os
 import ssl
 import threading
 from pathlib import Path
@@ -126,7 +127,25 @@ class TlsMaterial:
         cert = self.client_cert()
         cert_path = self.directory / "wsmock-client-cert.pem"
         key_path = self.directory / "wsmock-client-key.pem"
-        if not cert_path.exists():
-            cert_path.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-            key_path.write_bytes(cert.private_key_pem.bytes())
+        with self._lock:
+            if not cert_path.exists():
+                # The key first: the certificate file's existence says both are complete.
+                _write_private(key_path, cert.private_key_pem.bytes())
+                cert_path.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
         return cert_path, key_path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a private key readable by its owner only.
+
+    The mode is given to ``os.open`` so the file is 0600 from its creation: writing it first
+    and ``chmod``-ing it after would leave a moment in which other users of a shared machine
+    (a CI runner, ``/tmp``) could open it. ``O_EXCL`` refuses a file or symlink planted at
+    the path; ``O_NOFOLLOW`` where the platform has it.
+    """
+    # An earlier, interrupted call may have written the key but not the certificate: anew.
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
