@@ -67,6 +67,11 @@ class ServerOptions:
         deflate_client_no_context_takeover: answer ``client_no_context_takeover`` when the
             client offers it (RFC 7692 section 7.1.1.2); ``False`` leaves it out of the answer,
             for tests of clients that must cope with that.
+        show_credentials: show the values of ``Authorization``, ``Proxy-Authorization``,
+            ``Cookie`` and ``Set-Cookie`` headers in full in transcripts and failure reports;
+            by default they are masked (``Bearer ***(43 chars)``), since CI logs are often
+            read by more people than the tokens should be (ini ``wsmock_show_credentials``,
+            default false).
     """
 
     host: str = "127.0.0.1"
@@ -90,6 +95,7 @@ class ServerOptions:
     client_cert: bool = False
     # Appended, not next to ``deflate``: fields keep their positions for positional callers.
     deflate_client_no_context_takeover: bool = True
+    show_credentials: bool = False
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -290,6 +296,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "tls_fault": _tls_fault,
     "client_cert": _flag,
     "deflate_client_no_context_takeover": _flag,
+    "show_credentials": _flag,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"
@@ -307,6 +314,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "max_message_size": int,
         "max_header_size": int,
         "strict": _parse_bool,
+        "show_credentials": _parse_bool,
         "idle_timeout": _optional_float,
         "deadline": _optional_float,
         "max_connections": _optional_int,
@@ -354,6 +362,7 @@ INI_OPTIONS: dict[str, str] = {
     "idle_timeout": "seconds of client silence after which the server closes with 1001 (none)",
     "max_connections": "open connections a server allows; more get HTTP 503 (none)",
     "deadline": "seconds after which a server closes everything and fails the test (none: off)",
+    "show_credentials": "show credential header values in transcripts instead of masking them",
 }
 
 #: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:
