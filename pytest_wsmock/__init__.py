@@ -1,11 +1,12 @@
 """pytest-wsmock: pytest fixtures that start a scriptable in-process WebSocket server."""
 
-from ._assertions import ANY, RecordMismatch
+from ._assertions import ANY
 from ._connection import Connection
 from ._errors import (
     ClientViolationError,
     ConfigError,
     ConnectionClosed,
+    RecordMismatch,
     ScriptError,
     ServerError,
     WaitTimeout,

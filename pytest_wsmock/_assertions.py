@@ -6,17 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._errors import WsmockError
+# Re-exported (the "as" form tells mypy so): RecordMismatch lives in _errors with the rest of
+# the exception tree, and modules that imported it from here keep working.
+from ._errors import RecordMismatch as RecordMismatch
 from ._records import CloseInfo, Frame, Message, preview
 from ._steps import describe_matcher, match_json, matches
 
 if TYPE_CHECKING:
     from ._connection import Connection
-
-
-class RecordMismatch(WsmockError, AssertionError):
-    """An assertion helper (``assert_received``, ``assert_closed``, ...) found the record
-    different from what the test expected. The message shows both, item by item."""
 
 
 class _Any:
