@@ -1,10 +1,11 @@
 """pytest-wsmock: pytest fixtures that start a scriptable in-process WebSocket server."""
 
-from ._assertions import ANY, RecordMismatch
+from ._assertions import ANY
 from ._errors import (
     ClientViolationError,
     ConfigError,
     ConnectionClosed,
+    RecordMismatch,
     ScriptError,
     ServerError,
     WaitTimeout,
@@ -48,11 +49,12 @@ from ._steps import (
     wait,
     wait_for_release,
 )
-from ._tls import TlsMaterial
+from ._tls import TlsFault, TlsMaterial
 from ._websocket import WebSocket
 
 __all__ = [
     "TLS_FAULTS",
+    "TlsFault",
     "LIMIT_KINDS",
     "TRANSPORT_FAULTS",
     "Fault",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from ._errors import WsmockError
+from ._errors import RecordMismatch as RecordMismatch
 from ._matchers import check_message, describe_matcher
 from ._protocol import Violation
 from ._records import CloseInfo, Frame, Message, preview
@@ -21,11 +21,6 @@ class Recorded(Protocol):
     @property
     def violations(self) -> list[Violation]: ...
     def last_frames(self, count: int = 6) -> str: ...
-
-
-class RecordMismatch(WsmockError, AssertionError):
-    """An assertion helper (``assert_received``, ``assert_closed``, ...) found the record
-    different from what the test expected. The message shows both, item by item."""
 
 
 class _Any:

@@ -277,7 +277,7 @@ class ConnectionRecord:
 
     def transcript(self) -> str:
         """The readable account of this connection that failure reports show."""
-        return render_connection(self)
+        return render_connection(self, show_credentials=self._show_credentials)
 
     # -- assertions ---------------------------------------------------------------------------
 

@@ -9,14 +9,19 @@
      ├── ClientViolationError (+ AssertionError)
      │                                       the client under test broke the protocol (strict mode)
      ├── ScriptError (+ AssertionError)      a script's expectation failed, or it did not finish
+     ├── RecordMismatch (+ AssertionError)   an assertion helper found the record different
      ├── ServerError                         a handler raised, or the server failed internally
      └── ConnectionClosed                    a handler used a connection that has ended
+
+Every class says ``__module__ = "pytest_wsmock"``: tracebacks, pytest's ``E   ...`` lines and
+``repr(type)`` then show the name users import (``pytest_wsmock.ScriptError``), not this
+private module, and pickle finds the class there too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._protocol import Violation
@@ -25,9 +30,13 @@ if TYPE_CHECKING:
 class WsmockError(Exception):
     """Base class of every exception that pytest-wsmock raises."""
 
+    __module__ = "pytest_wsmock"
+
 
 class ConfigError(WsmockError, ValueError):
     """An option given to a fixture, the ``wsmock`` marker or an ini key is not valid."""
+
+    __module__ = "pytest_wsmock"
 
 
 class WaitTimeout(WsmockError, AssertionError, TimeoutError):
@@ -37,6 +46,8 @@ class WaitTimeout(WsmockError, AssertionError, TimeoutError):
     It is an :class:`AssertionError` so pytest reports it as a test failure.
     """
 
+    __module__ = "pytest_wsmock"
+
 
 class ClientViolationError(WsmockError, AssertionError):
     """The client under test broke the WebSocket protocol while strict mode was on.
@@ -44,6 +55,8 @@ class ClientViolationError(WsmockError, AssertionError):
     Attributes:
         violations: ``(connection label, Violation)`` pairs, in the order they happened.
     """
+
+    __module__ = "pytest_wsmock"
 
     def __init__(self, violations: Sequence[tuple[str, Violation]]) -> None:
         self.violations = tuple(violations)
@@ -61,6 +74,10 @@ class ClientViolationError(WsmockError, AssertionError):
     def __str__(self) -> str:
         return self._text()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce would call ``cls(message)``, which is not a violations list.
+        return (type(self), (self.violations,), self.__dict__)
+
 
 class ScriptError(WsmockError, AssertionError):
     """A script step's expectation was not met, or a script did not finish by teardown.
@@ -69,9 +86,20 @@ class ScriptError(WsmockError, AssertionError):
     and the last frames seen.
     """
 
+    __module__ = "pytest_wsmock"
+
+
+class RecordMismatch(WsmockError, AssertionError):
+    """An assertion helper (``assert_received``, ``assert_closed``, ...) found the record
+    different from what the test expected. The message shows both, item by item."""
+
+    __module__ = "pytest_wsmock"
+
 
 class ServerError(WsmockError):
     """A handler raised an exception, or the mock server failed; raised at teardown."""
+
+    __module__ = "pytest_wsmock"
 
 
 class ConnectionClosed(WsmockError):
@@ -85,6 +113,8 @@ class ConnectionClosed(WsmockError):
         code: the close code the client sent, or ``None`` when it sent none.
         reason: the close reason the client sent.
     """
+
+    __module__ = "pytest_wsmock"
 
     def __init__(
         self,

@@ -39,6 +39,7 @@ from ._protocol import (
 )
 from ._records import HandshakeResponse
 from ._steps import Step
+from ._tls import TlsFault
 
 RECEIVE_SIZE = 65536
 
@@ -85,7 +86,7 @@ async def open_connection(engine: Opening) -> bytes | None:
 
 async def _tls_handshake(engine: Opening) -> bool:
     options = engine.options
-    if options.tls_fault == "close-during-handshake":
+    if options.tls_fault is TlsFault.CLOSE_DURING_HANDSHAKE:
         # Take the client's first TLS bytes (its ClientHello), then close TCP.
         with anyio.move_on_after(options.handshake_timeout):
             with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import ipaddress
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._errors import ConfigError
 from ._handshakes import Handshake, check_outcomes
+from ._tls import TlsFault
 
 BACKENDS = ("asyncio", "trio")
 
@@ -19,7 +22,9 @@ class ServerOptions:
     """Everything that configures one mock server.
 
     Pass any of these as keyword arguments to ``@pytest.mark.wsmock(...)`` or to
-    ``ws_server_factory(...)``; the ini keys named below set the defaults.
+    ``ws_server_factory(...)``; the ini keys named below set the defaults. Every field is
+    checked (and sequences normalized to tuples) when the value is built, however it is built:
+    an invalid one raises :class:`ConfigError` naming the option and what to write instead.
 
     Attributes:
         host: address to bind; loopback only (ini ``wsmock_host``, default ``127.0.0.1``).
@@ -54,12 +59,19 @@ class ServerOptions:
         deadline: seconds after its start at which the server closes every connection and
             fails the test, so that a client that never finishes cannot hang the run
             (ini ``wsmock_deadline``, default 120; ``0`` or ``none`` turns it off).
-        tls_fault: make the TLS server misbehave: ``untrusted`` (a certificate from another
-            CA), ``wrong-host`` (a certificate for another host name), ``expired``,
-            ``not-yet-valid``, or ``close-during-handshake`` (TCP closes after the client's
-            first TLS bytes). Needs ``tls=True``.
+        tls_fault: make the TLS server misbehave: a :class:`TlsFault`, or its value as a
+            string (``untrusted``, ``wrong-host``, ``expired``, ``not-yet-valid``,
+            ``close-during-handshake``), which is turned into the member. Needs ``tls=True``.
         client_cert: mutual TLS: the server requires a client certificate issued by the
             session CA (``server.client_cert_files()`` gives one). Needs ``tls=True``.
+        deflate_client_no_context_takeover: answer ``client_no_context_takeover`` when the
+            client offers it (RFC 7692 section 7.1.1.2); ``False`` leaves it out of the answer,
+            for tests of clients that must cope with that.
+        show_credentials: show the values of ``Authorization``, ``Proxy-Authorization``,
+            ``Cookie`` and ``Set-Cookie`` headers in full in transcripts and failure reports;
+            by default they are masked (``Bearer ***(43 chars)``), since CI logs are often
+            read by more people than the tokens should be (ini ``wsmock_show_credentials``,
+            default false).
     """
 
     host: str = "127.0.0.1"
@@ -79,8 +91,22 @@ class ServerOptions:
     idle_timeout: float | None = None
     max_connections: int | None = None
     deadline: float | None = 120.0
-    tls_fault: str | None = None
+    tls_fault: TlsFault | None = None
     client_cert: bool = False
+    # Appended, not next to ``deflate``: fields keep their positions for positional callers.
+    deflate_client_no_context_takeover: bool = True
+    show_credentials: bool = False
+
+    def __post_init__(self) -> None:
+        # Checked here, not in the places that build options (marker, ini, factory, replace),
+        # so that no path, ``ServerOptions(host="0.0.0.0")`` included, makes an invalid value.
+        for name, check in _CHECKS.items():
+            value = getattr(self, name)
+            checked = check(name, value)
+            if checked is not value:
+                # Frozen: normalization (a list of subprotocols to a tuple...) has to go around
+                # the dataclass's own __setattr__, which is what dataclasses do themselves.
+                object.__setattr__(self, name, checked)
 
     @classmethod
     def names(cls) -> list[str]:
@@ -95,11 +121,8 @@ class ServerOptions:
                 f"unknown wsmock option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                 f"valid options are: {', '.join(self.names())}"
             )
-        if "handshake" in changes:
-            changes["handshake"] = check_outcomes(changes["handshake"])
-        if "subprotocols" in changes:
-            changes["subprotocols"] = _as_str_tuple("subprotocols", changes["subprotocols"])
-        return dataclasses.replace(self, **changes)._checked()
+        # The constructor checks and normalizes every field.
+        return dataclasses.replace(self, **changes)
 
     def check_tls(self) -> None:
         """Raise unless the TLS-only options come with ``tls=True``.
@@ -113,81 +136,170 @@ class ServerOptions:
                 "wss_server fixture or ws_server_factory(tls=True)"
             )
 
-    def _checked(self) -> ServerOptions:
-        for name in ("timeout", "close_timeout", "handshake_timeout", "violation_grace"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigError(f"wsmock option {name} must be a positive number, got {value!r}")
-        for name in ("idle_timeout", "deadline"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
-            ):
-                raise ConfigError(
-                    f"wsmock option {name} must be a positive number or None, got {value!r}"
-                )
-        if self.max_connections is not None and (
-            isinstance(self.max_connections, bool)
-            or not isinstance(self.max_connections, int)
-            or self.max_connections < 1
-        ):
-            raise ConfigError(
-                f"wsmock option max_connections must be an int >= 1 or None, "
-                f"got {self.max_connections!r}"
-            )
-        if self.tls_fault is not None and self.tls_fault not in TLS_FAULTS:
-            raise ConfigError(
-                f"wsmock option tls_fault must be one of {', '.join(TLS_FAULTS)}, "
-                f"got {self.tls_fault!r}"
-            )
-        for name in ("max_message_size", "max_header_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"wsmock option {name} must be a positive int, got {value!r}")
-        for name in ("tls", "deflate", "strict", "client_cert"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(
-                    f"wsmock option {name} must be True or False, got {getattr(self, name)!r}"
-                )
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"wsmock option backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
-            )
-        if (
-            isinstance(self.port, bool)
-            or not isinstance(self.port, int)
-            or not 0 <= self.port < 2**16
-        ):
-            raise ConfigError(
-                f"wsmock option port must be an int from 0 to 65535, got {self.port!r}"
-            )
-        _check_loopback(self.host)
-        return self
+
+# -- the checks, one per field ------------------------------------------------------------------
+#
+# Each takes the option's name and the given value, and returns the value to store (the same
+# object when nothing needs normalizing) or raises ConfigError naming the option, the value and
+# what to write instead.
+
+#: RFC 6455 section 5.2: the most significant bit of a 64-bit payload length must be 0, so no
+#: frame is longer than this, and a larger limit would mean nothing.
+_MAX_SIZE = 2**63 - 1
 
 
-def _as_str_tuple(name: str, value: object) -> tuple[str, ...]:
+def _is_number(value: object) -> TypeGuard[int | float]:
+    # bool is an int, but ``timeout=True`` is a mistake, not one second.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _flag(name: str, value: object) -> object:
+    if not isinstance(value, bool):
+        raise ConfigError(f"wsmock option {name} must be True or False, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: object) -> object:
+    # NaN fails every comparison and infinity would let a wait hang the run: both are refused.
+    if not _is_number(value) or not 0 < value < math.inf:
+        raise ConfigError(
+            f"wsmock option {name} must be a positive number, got {value!r} "
+            f"(a finite number of seconds, e.g. {name}=2.5)"
+        )
+    return value
+
+
+def _optional_seconds(name: str, value: object) -> object:
+    if value is not None and (not _is_number(value) or not 0 < value < math.inf):
+        raise ConfigError(
+            f"wsmock option {name} must be a positive number or None, got {value!r} "
+            f"(a finite number of seconds; None turns it off)"
+        )
+    return value
+
+
+def _size(name: str, value: object) -> object:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= _MAX_SIZE:
+        raise ConfigError(
+            f"wsmock option {name} must be a positive int below 2**63, got {value!r} "
+            f"(a number of bytes, e.g. {name}={getattr(ServerOptions, name)})"
+        )
+    return value
+
+
+def _optional_count(name: str, value: object) -> object:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigError(
+            f"wsmock option {name} must be an int >= 1 or None, got {value!r} (None sets no limit)"
+        )
+    return value
+
+
+def _port(name: str, value: object) -> object:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**16:
+        raise ConfigError(
+            f"wsmock option {name} must be an int from 0 to 65535, got {value!r} "
+            f"(0 picks a free port)"
+        )
+    return value
+
+
+def _backend(name: str, value: object) -> object:
+    if value not in BACKENDS:
+        raise ConfigError(
+            f"wsmock option {name} must be one of {', '.join(BACKENDS)}, got {value!r}"
+        )
+    return value
+
+
+#: Hosts known to be loopback, so the default costs no parsing.
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _host(name: str, value: object) -> object:
+    """Refuse to bind anything but loopback: tests must not open ports to the network."""
+    if isinstance(value, str) and value in _LOOPBACK_NAMES:
+        return value
+    why = "the mock server never listens on the network"
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            address = ipaddress.ip_address(value)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        # ``::ffff:127.0.0.1`` is loopback to some Python versions and not others, and
+        # ``::ffff:0.0.0.0`` binds a dual-stack socket to every interface: refuse the form.
+        if address.ipv4_mapped.is_loopback:
+            why = f"IPv4-mapped addresses are refused; write {address.ipv4_mapped}"
+        address = None
+    if address is None or not address.is_loopback:
+        raise ConfigError(
+            f"wsmock option {name} must be a loopback address such as 127.0.0.1, ::1 or "
+            f"localhost ({why}), got {value!r}"
+        )
+    return value
+
+
+def _subprotocols(name: str, value: object) -> object:
+    if isinstance(value, tuple) and all(isinstance(item, str) for item in value):
+        return value
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
-        raise ConfigError(f"wsmock option {name} must be a list of strings, got {value!r}")
+        raise ConfigError(
+            f"wsmock option {name} must be a list of strings, got {value!r} "
+            f'(e.g. {name}=["chat.v2", "chat.v1"])'
+        )
     return tuple(value)
 
 
-def _check_loopback(host: str) -> None:
-    """Refuse to bind anything but loopback: tests must not open ports to the network."""
-    if host == "localhost":
-        return
+def _handshake(name: str, value: object) -> object:
+    if value == () or (
+        isinstance(value, tuple) and all(isinstance(item, Handshake) for item in value)
+    ):
+        return value
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        raise ConfigError(
-            f"wsmock option host must be a loopback address such as 127.0.0.1 or ::1, got {host!r}"
-        ) from None
-    if not address.is_loopback:
-        raise ConfigError(
-            f"wsmock option host must be a loopback address (the mock server never listens on "
-            f"the network), got {host!r}"
-        )
+        return check_outcomes(value)
+    except ConfigError as exc:
+        raise ConfigError(f"wsmock option {name}: {exc}") from None
+
+
+def _tls_fault(name: str, value: object) -> object:
+    if value is None or isinstance(value, TlsFault):
+        return value
+    # Strings come from markers and ini files; the member is what the server compares against.
+    if isinstance(value, str) and value in _TLS_FAULT_VALUES:
+        return TlsFault(value)
+    raise ConfigError(
+        f"wsmock option {name} must be None or one of {', '.join(_TLS_FAULT_VALUES)}, "
+        f"got {value!r} (or use pytest_wsmock.TlsFault)"
+    )
+
+
+_CHECKS: dict[str, Callable[[str, Any], object]] = {
+    "host": _host,
+    "port": _port,
+    "tls": _flag,
+    "subprotocols": _subprotocols,
+    "deflate": _flag,
+    "strict": _flag,
+    "timeout": _seconds,
+    "close_timeout": _seconds,
+    "violation_grace": _seconds,
+    "handshake_timeout": _seconds,
+    "max_message_size": _size,
+    "max_header_size": _size,
+    "backend": _backend,
+    "handshake": _handshake,
+    "idle_timeout": _optional_seconds,
+    "max_connections": _optional_count,
+    "deadline": _optional_seconds,
+    "tls_fault": _tls_fault,
+    "client_cert": _flag,
+    "deflate_client_no_context_takeover": _flag,
+    "show_credentials": _flag,
+}
+# A new option without a check would slip through unchecked: fail at import instead.
+assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"
 
 
 def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
@@ -202,6 +314,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "max_message_size": int,
         "max_header_size": int,
         "strict": _parse_bool,
+        "show_credentials": _parse_bool,
         "idle_timeout": _optional_float,
         "deadline": _optional_float,
         "max_connections": _optional_int,
@@ -249,7 +362,10 @@ INI_OPTIONS: dict[str, str] = {
     "idle_timeout": "seconds of client silence after which the server closes with 1001 (none)",
     "max_connections": "open connections a server allows; more get HTTP 503 (none)",
     "deadline": "seconds after which a server closes everything and fails the test (none: off)",
+    "show_credentials": "show credential header values in transcripts instead of masking them",
 }
 
-#: The values of the ``tls_fault`` option.
-TLS_FAULTS = ("untrusted", "wrong-host", "expired", "not-yet-valid", "close-during-handshake")
+#: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:
+#: a tuple of members, each equal to its string value (which is also its test id).
+TLS_FAULTS: tuple[TlsFault, ...] = tuple(TlsFault)
+_TLS_FAULT_VALUES = tuple(fault.value for fault in TlsFault)

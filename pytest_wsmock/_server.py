@@ -208,6 +208,7 @@ class MockServer:
                 control,
                 len(self._connections),
                 (str(peer[0]), int(peer[1])),
+                show_credentials=self.options.show_credentials,
             )
             self._connections.append(conn)
             self._controls.append(control)

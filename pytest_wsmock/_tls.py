@@ -4,6 +4,8 @@ the client side's contexts and files."""
 from __future__ import annotations
 
 import datetime
+import enum
+import os
 import ssl
 import threading
 from pathlib import Path
@@ -15,6 +17,29 @@ SERVER_NAMES = ("localhost", "127.0.0.1", "::1")
 
 #: The name on the certificate of the ``wrong-host`` TLS fault.
 WRONG_HOST = "wrong-host.invalid"
+
+
+class TlsFault(str, enum.Enum):
+    """The ways a ``wss://`` server can misbehave on purpose: the ``tls_fault`` option.
+
+    A ``str`` enum, so each member equals its value: markers and ini files can keep writing
+    ``tls_fault="expired"``, and :class:`ServerOptions` turns the string into the member.
+    """
+
+    #: present a certificate from another CA, which no client was told to trust
+    UNTRUSTED = "untrusted"
+    #: present a certificate for another host name (``wrong-host.invalid``)
+    WRONG_HOST = "wrong-host"
+    #: present a certificate that expired yesterday
+    EXPIRED = "expired"
+    #: present a certificate that is valid from tomorrow
+    NOT_YET_VALID = "not-yet-valid"
+    #: read the client's first TLS bytes (the ClientHello), then close TCP
+    CLOSE_DURING_HANDSHAKE = "close-during-handshake"
+
+    def __str__(self) -> str:
+        # The value, not ``TlsFault.EXPIRED``: it is what users write and what messages show.
+        return self.value
 
 
 class TlsMaterial:
@@ -39,7 +64,7 @@ class TlsMaterial:
         self.server_cert = ca.issue_cert(*SERVER_NAMES)
         self.server_context = self._context(self.server_cert, client_cert=False)
         self._lock = threading.Lock()
-        self._contexts: dict[tuple[str | None, bool], ssl.SSLContext] = {
+        self._contexts: dict[tuple[TlsFault | None, bool], ssl.SSLContext] = {
             (None, False): self.server_context
         }
         self._client_cert: trustme.LeafCert | None = None
@@ -53,23 +78,28 @@ class TlsMaterial:
             self.ca.configure_trust(context)
         return context
 
-    def _leaf_for(self, fault: str | None) -> trustme.LeafCert:
+    def _leaf_for(self, fault: TlsFault | None) -> trustme.LeafCert:
         now = datetime.datetime.now(datetime.timezone.utc)
         day = datetime.timedelta(days=1)
-        if fault == "untrusted":
+        if fault is TlsFault.UNTRUSTED:
             # Signed by a CA that no client was told to trust.
             return trustme.CA().issue_cert(*SERVER_NAMES)
-        if fault == "wrong-host":
+        if fault is TlsFault.WRONG_HOST:
             return self.ca.issue_cert(WRONG_HOST)
-        if fault == "expired":
+        if fault is TlsFault.EXPIRED:
             return self.ca.issue_cert(*SERVER_NAMES, not_before=now - 2 * day, not_after=now - day)
-        if fault == "not-yet-valid":
+        if fault is TlsFault.NOT_YET_VALID:
             return self.ca.issue_cert(*SERVER_NAMES, not_before=now + day, not_after=now + 2 * day)
         return self.server_cert
 
-    def server_context_for(self, fault: str | None, client_cert: bool) -> ssl.SSLContext:
+    def server_context_for(self, fault: TlsFault | str | None, client_cert: bool) -> ssl.SSLContext:
         """The server-side context for a TLS fault (or none) and a mutual-TLS setting."""
-        key = (None if fault == "close-during-handshake" else fault, client_cert)
+        # A plain string still works for callers that predate the enum; unknown ones raise.
+        member = None if fault is None else TlsFault(fault)
+        # Closing during the handshake happens before any certificate is shown: the good one.
+        if member is TlsFault.CLOSE_DURING_HANDSHAKE:
+            member = None
+        key = (member, client_cert)
         with self._lock:
             if key not in self._contexts:
                 self._contexts[key] = self._context(self._leaf_for(key[0]), client_cert=client_cert)
@@ -97,7 +127,25 @@ class TlsMaterial:
         cert = self.client_cert()
         cert_path = self.directory / "wsmock-client-cert.pem"
         key_path = self.directory / "wsmock-client-key.pem"
-        if not cert_path.exists():
-            cert_path.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-            key_path.write_bytes(cert.private_key_pem.bytes())
+        with self._lock:
+            if not cert_path.exists():
+                # The key first: the certificate file's existence says both are complete.
+                _write_private(key_path, cert.private_key_pem.bytes())
+                cert_path.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
         return cert_path, key_path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a private key readable by its owner only.
+
+    The mode is given to ``os.open`` so the file is 0600 from its creation: writing it first
+    and ``chmod``-ing it after would leave a moment in which other users of a shared machine
+    (a CI runner, ``/tmp``) could open it. ``O_EXCL`` refuses a file or symlink planted at
+    the path; ``O_NOFOLLOW`` where the platform has it.
+    """
+    # An earlier, interrupted call may have written the key but not the certificate: anew.
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
