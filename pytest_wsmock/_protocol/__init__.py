@@ -27,15 +27,10 @@ from ._deflate import (
 from ._frames import FrameDecoder, Opcode, RawFrame, apply_mask, encode_frame, opcode_name
 from ._handshake import (
     GUID,
-    ExtensionOffer,
-    Request,
-    RequestParser,
     accept_headers,
     accept_key,
     build_response,
     check_request,
-    parse_extensions,
-    parse_tokens,
     reason_phrase,
 )
 from ._headers import Headers
@@ -47,6 +42,7 @@ from ._messages import (
     PingEvent,
     PongEvent,
 )
+from ._request import ExtensionOffer, Request, RequestParser, parse_extensions, parse_tokens
 from ._utf8 import Utf8Validator
 from ._violations import Violation
 
@@ -55,17 +51,18 @@ __all__ = [
     "Violation",
     # _headers
     "Headers",
-    # _handshake
-    "GUID",
+    # _request
     "ExtensionOffer",
     "Request",
     "RequestParser",
+    "parse_extensions",
+    "parse_tokens",
+    # _handshake
+    "GUID",
     "accept_headers",
     "accept_key",
     "build_response",
     "check_request",
-    "parse_extensions",
-    "parse_tokens",
     "reason_phrase",
     # _frames
     "FrameDecoder",

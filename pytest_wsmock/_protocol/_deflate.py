@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._handshake import ExtensionOffer
+from ._request import ExtensionOffer
 
 __all__ = [
     "DecompressionTooLarge",
