@@ -373,6 +373,7 @@ class FrameDecoder:
             f"frame declares a {length}-byte payload, over the limit of {self.max_frame_size}",
             "RFC 6455 section 10.4",
             close_code=1009,
+            limit=True,
         )
 
     def _non_minimal(self, length: int, extra: int) -> Violation:

@@ -310,7 +310,9 @@ class MessageAssembler:
             detail = f"message inflates to more than {self.max_message_size} bytes (the limit)"
         else:
             detail = f"message of {size} bytes or more, over the limit of {self.max_message_size}"
-        return Violation("message-too-big", detail, "RFC 6455 section 10.4", close_code=1009)
+        return Violation(
+            "message-too-big", detail, "RFC 6455 section 10.4", close_code=1009, limit=True
+        )
 
     def _invalid_utf8(self, position: int | None) -> Violation:
         where = "" if position is None else f" at byte {position}"

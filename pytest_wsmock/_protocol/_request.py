@@ -352,10 +352,13 @@ class RequestParser:
             f"request line of {size} bytes or more, over the limit of {self.max_line}",
             "RFC 9112 section 3",  # a server answers an over-long request-target with 414
             status=414,
+            limit=True,
         )
 
     def _too_large(self, what: str) -> Violation:
-        return Violation("headers-too-large", f"received {what}", "RFC 6585 section 5", status=431)
+        return Violation(
+            "headers-too-large", f"received {what}", "RFC 6585 section 5", status=431, limit=True
+        )
 
 
 def _malformed(detail: str) -> Violation:
