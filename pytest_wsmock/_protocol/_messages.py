@@ -72,17 +72,26 @@ class PongEvent:
 
 @dataclass(frozen=True, slots=True)
 class CloseEvent:
-    """A close frame (RFC 6455 section 5.5.1).
+    """A close frame (RFC 6455 section 5.5.1), legal or not.
+
+    An invalid payload still gives a close event, so the I/O layer knows the
+    peer sent a close frame; `MessageAssembler` returns the `Violation` right
+    after it.
 
     Attributes:
-        code: The close code, or ``None`` when the payload was empty.
-        reason: The UTF-8 reason, possibly empty.
+        code: The close code as sent, even an invalid one, or ``None`` when the
+            payload had fewer than 2 bytes.
+        reason: The reason, decoded as UTF-8 (invalid bytes replaced by U+FFFD).
         payload: The payload as received.
+        valid: Whether the payload is legal (section 5.5.1 and 7.4): ``False``
+            for a 1-byte payload, a code that may not be sent, or a reason that
+            is not UTF-8.
     """
 
     code: int | None
     reason: str
     payload: bytes
+    valid: bool = True
 
 
 #: What `MessageAssembler.receive` returns.
@@ -145,7 +154,9 @@ class MessageAssembler:
 
         Returns:
             Zero or one event: a message (on its last fragment), a ping, pong or
-            close, or a `Violation` with its close code.
+            close, or a `Violation` with its close code; or, for a close frame
+            with an invalid payload, two: the `CloseEvent` (``valid=False``) and
+            then its `Violation`.
         """
         if self._failed:
             return []
@@ -235,7 +246,12 @@ class MessageAssembler:
             return [PongEvent(payload)]
         parsed = parse_close_payload(payload)
         if isinstance(parsed, Violation):
-            return self._fail(parsed)
+            # The peer did send a close frame, and its closing handshake has started
+            # (section 5.5.1) even though the payload is wrong: report both, the event
+            # first, so the frame is never mistaken for a missing close.
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+            reason = payload[2:].decode("utf-8", "replace")
+            return [CloseEvent(code, reason, payload, valid=False), *self._fail(parsed)]
         return [CloseEvent(parsed[0], parsed[1], payload)]
 
     def _single_frame(self, frame: RawFrame) -> list[Event]:

@@ -120,6 +120,44 @@ def test_close_events() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("payload", "code", "reason", "kind", "close_code"),
+    [
+        pytest.param(b"\x00\x00", 0, "", "invalid-close-code", 1002, id="code-0"),
+        pytest.param(b"\x03\xe7", 999, "", "invalid-close-code", 1002, id="code-999"),
+        pytest.param(b"\x03\xecx", 1004, "x", "invalid-close-code", 1002, id="code-1004"),
+        pytest.param(b"\x03\xed", 1005, "", "invalid-close-code", 1002, id="code-1005"),
+        pytest.param(b"\x03\xee", 1006, "", "invalid-close-code", 1002, id="code-1006"),
+        pytest.param(b"\x03\xf7", 1015, "", "invalid-close-code", 1002, id="code-1015"),
+        pytest.param(b"\x13\x88", 5000, "", "invalid-close-code", 1002, id="code-5000"),
+        pytest.param(b"\x03", None, "", "close-payload-too-short", 1002, id="one-byte"),
+        pytest.param(
+            b"\x03\xe8a\xffb", 1000, "a\ufffdb", "invalid-close-reason", 1007, id="bad-utf8"
+        ),
+    ],
+)
+def test_invalid_close_frame_still_gives_a_close_event(
+    payload: bytes, code: int | None, reason: str, kind: str, close_code: int
+) -> None:
+    """An invalid close payload gives a CloseEvent (valid=False, raw code), then the Violation."""
+    assembler = MessageAssembler()
+    events = assembler.receive(frame(8, payload))
+    assert events[0] == CloseEvent(code, reason, payload, valid=False)
+    violation = events[1]
+    assert isinstance(violation, Violation)
+    assert (violation.kind, violation.close_code) == (kind, close_code)
+    assert len(events) == 2
+    assert assembler.failed
+
+
+def test_valid_close_event_is_valid() -> None:
+    """A legal close payload gives a CloseEvent with valid=True and nothing else."""
+    (event,) = MessageAssembler().receive(frame(8, b"\x0f\xa0ok"))
+    assert event == CloseEvent(4000, "ok", b"\x0f\xa0ok")
+    assert isinstance(event, CloseEvent)
+    assert event.valid
+
+
 def test_require_masked_modes() -> None:
     """Masking is required, forbidden, or not checked."""
     assert isinstance(
