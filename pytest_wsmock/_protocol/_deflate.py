@@ -81,6 +81,7 @@ def _accept_offer(
     client_no_context_takeover: bool,
     server_max_window_bits: int | None,
     client_max_window_bits: int | None,
+    keep_client_no_context_takeover: bool,
 ) -> DeflateParams | None:
     """The response to one offer, or ``None`` when the offer must be declined."""
     seen: dict[str, str | None] = {}
@@ -115,7 +116,11 @@ def _accept_offer(
         # Section 7.1.1.1: a server must honour the client's request.
         server_no_context_takeover=server_no_context_takeover
         or "server_no_context_takeover" in seen,
-        client_no_context_takeover=client_no_context_takeover,
+        # Section 7.1.1.2: the client's client_no_context_takeover is a hint the server
+        # may leave out, but some clients (Go's gorilla/websocket) refuse an answer
+        # without it, and websockets' server echoes it too.
+        client_no_context_takeover=client_no_context_takeover
+        or (keep_client_no_context_takeover and "client_no_context_takeover" in seen),
         # Section 7.1.2.1: the client's limit is binding; the server may go lower.
         server_max_window_bits=_smallest(
             None if requested_server_bits is None else int(requested_server_bits),
@@ -132,13 +137,15 @@ def negotiate_deflate(
     client_no_context_takeover: bool = False,
     server_max_window_bits: int | None = None,
     client_max_window_bits: int | None = None,
+    keep_client_no_context_takeover: bool = True,
 ) -> DeflateParams | None:
     """Accept the first acceptable permessage-deflate offer (RFC 7692 sections 5 and 7.1).
 
     Offers with unknown or duplicated parameters or invalid values are skipped.
     The client's ``server_no_context_takeover`` and ``server_max_window_bits``
-    requests are honoured; ``client_max_window_bits`` is only answered when the
-    client offered it.
+    requests are honoured; its ``client_no_context_takeover`` is echoed unless
+    ``keep_client_no_context_takeover`` is false; ``client_max_window_bits`` is
+    only answered when the client offered it.
 
     Args:
         offers: The client's offers, in order (`Request.extensions`).
@@ -146,6 +153,9 @@ def negotiate_deflate(
         client_no_context_takeover: The server asks the client to reset per message.
         server_max_window_bits: The server's own window limit (8-15).
         client_max_window_bits: The window limit to impose on the client (8-15).
+        keep_client_no_context_takeover: Echo the client's own
+            ``client_no_context_takeover`` (the default, like websockets' server);
+            ``False`` leaves it out of the answer, which section 7.1.1.2 allows.
 
     Returns:
         The parameters to use and answer with, or ``None`` when no offer is acceptable.
@@ -165,6 +175,7 @@ def negotiate_deflate(
             client_no_context_takeover,
             server_max_window_bits,
             client_max_window_bits,
+            keep_client_no_context_takeover,
         )
         if params is not None:
             return params

@@ -114,10 +114,41 @@ def test_negotiate_server_wishes() -> None:
     assert result == DeflateParams(True, True)
 
 
-def test_negotiate_client_no_context_takeover_offer_is_not_echoed() -> None:
-    """The client's own client_no_context_takeover is a hint; the server need not echo it."""
-    result = negotiate_deflate(offers("permessage-deflate; client_no_context_takeover"))
-    assert result == DeflateParams()
+def test_negotiate_echoes_the_client_no_context_takeover_offer() -> None:
+    """The client's client_no_context_takeover is kept in the answer (Go's gorilla requires it)."""
+    result = negotiate_deflate(
+        offers("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+    )
+    assert result == DeflateParams(server_no_context_takeover=True, client_no_context_takeover=True)
+    assert result.header_value() == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    )
+
+
+def test_negotiate_can_leave_out_the_client_no_context_takeover_offer() -> None:
+    """keep_client_no_context_takeover=False answers without it (a hint the server may ignore)."""
+    offer = offers("permessage-deflate; client_no_context_takeover")
+    assert negotiate_deflate(offer, keep_client_no_context_takeover=False) == DeflateParams()
+    assert negotiate_deflate(
+        offer, client_no_context_takeover=True, keep_client_no_context_takeover=False
+    ) == DeflateParams(client_no_context_takeover=True)
+
+
+def test_echoed_client_no_context_takeover_resets_the_decompressor() -> None:
+    """With client_no_context_takeover echoed, each client message is inflated afresh."""
+    params = negotiate_deflate(offers("permessage-deflate; client_no_context_takeover"))
+    assert params is not None
+    deflate = PerMessageDeflate(params)
+    # A compressor that (wrongly) keeps its context refers back into the first
+    # message; a decompressor that reset as agreed cannot resolve that.
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    message = b"repeat me " * 10
+    first, second = (
+        (compressor.compress(message) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4] for _ in range(2)
+    )
+    assert deflate.decompress(first, final=True) == message
+    with pytest.raises(DeflateError):
+        deflate.decompress(second, final=True)
 
 
 def test_negotiate_server_window_bits() -> None:
