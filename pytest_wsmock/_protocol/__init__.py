@@ -21,6 +21,7 @@ from ._deflate import (
     DecompressionTooLarge,
     DeflateError,
     DeflateParams,
+    DeflateTrailingData,
     PerMessageDeflate,
     negotiate_deflate,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "DecompressionTooLarge",
     "DeflateError",
     "DeflateParams",
+    "DeflateTrailingData",
     "PerMessageDeflate",
     "negotiate_deflate",
     # _messages

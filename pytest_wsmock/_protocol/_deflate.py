@@ -13,6 +13,7 @@ __all__ = [
     "DecompressionTooLarge",
     "DeflateError",
     "DeflateParams",
+    "DeflateTrailingData",
     "PerMessageDeflate",
     "negotiate_deflate",
 ]
@@ -33,6 +34,10 @@ _KNOWN_PARAMS = frozenset(
 
 class DeflateError(ValueError):
     """Compressed data that zlib cannot inflate (a server closes with 1007)."""
+
+
+class DeflateTrailingData(DeflateError):
+    """Compressed data after the block with BFINAL set, which ends the DEFLATE stream (1007)."""
 
 
 class DecompressionTooLarge(ValueError):
@@ -224,12 +229,22 @@ class PerMessageDeflate:
 
         Raises:
             DecompressionTooLarge: More than ``max_size`` bytes would be produced.
+            DeflateTrailingData: Data follows the block with BFINAL set (in this
+                fragment or an earlier one of the message).
             DeflateError: The data is not valid deflate data.
         """
         if self._decompressor is None:
             # A 15-bit window inflates data compressed with any smaller window.
             self._decompressor = zlib.decompressobj(-15)
         decompressor = self._decompressor
+        if decompressor.eof and data:
+            # An earlier fragment of this message ended the stream with BFINAL: zlib
+            # would silently park this data in unused_data and drop it.
+            self._decompressor = None
+            raise DeflateTrailingData(
+                f"{len(data)} bytes of compressed data in a fragment after the final "
+                "DEFLATE block (BFINAL set)"
+            )
         if final:
             data += _TAIL
         try:
@@ -242,6 +257,15 @@ class PerMessageDeflate:
         if max_size is not None and len(output) > max_size:
             self._decompressor = None
             raise DecompressionTooLarge(f"inflating would produce more than {max_size} bytes")
+        unused = decompressor.unused_data
+        # Section 7.2.2 inflates payload + tail as one DEFLATE stream; after a block with
+        # BFINAL set (allowed by section 7.2.3.4) only the tail we appended may be left.
+        if unused and not (final and _TAIL.endswith(unused)):
+            self._decompressor = None
+            extra = len(unused) - (len(_TAIL) if final and unused.endswith(_TAIL) else 0)
+            raise DeflateTrailingData(
+                f"{extra} bytes after the final DEFLATE block (BFINAL set): {unused[:16]!r}"
+            )
         if final and (self.params.client_no_context_takeover or decompressor.eof):
             # After BFINAL the stream is over: the next message starts afresh.
             self._decompressor = None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ._close import parse_close_payload
-from ._deflate import DecompressionTooLarge, DeflateError, PerMessageDeflate
+from ._deflate import DecompressionTooLarge, DeflateError, DeflateTrailingData, PerMessageDeflate
 from ._frames import Opcode, RawFrame, opcode_name
 from ._utf8 import Utf8Validator
 from ._violations import Violation
@@ -280,6 +280,16 @@ class MessageAssembler:
                 )
             except DecompressionTooLarge:
                 return self._fail(self._too_big(None))
+            except DeflateTrailingData as exc:
+                # Not silently truncated: the message was not what the client meant.
+                return self._fail(
+                    Violation(
+                        "deflate-trailing-data",
+                        f"cannot inflate the message: {exc}",
+                        "RFC 7692 section 7.2.2",
+                        close_code=1007,
+                    )
+                )
             except DeflateError as exc:
                 return self._fail(
                     Violation(

@@ -11,6 +11,7 @@ from pytest_wsmock._protocol import (
     DecompressionTooLarge,
     DeflateError,
     DeflateParams,
+    DeflateTrailingData,
     ExtensionOffer,
     PerMessageDeflate,
     negotiate_deflate,
@@ -285,6 +286,38 @@ def test_decompress_corrupt_data() -> None:
         PerMessageDeflate(DeflateParams()).decompress(b"\xff\xff\xff\xff", final=True)
     assert issubclass(DeflateError, ValueError)
     assert issubclass(DecompressionTooLarge, ValueError)
+
+
+def final_block(data: bytes) -> bytes:
+    """Raw deflate ending with a block that has BFINAL set (RFC 7692 section 7.2.3.4)."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH)
+
+
+def test_decompress_message_ending_with_a_final_block() -> None:
+    """A message whose last block has BFINAL set inflates (the appended tail is ignored)."""
+    deflate = PerMessageDeflate(DeflateParams())
+    assert deflate.decompress(final_block(b"hello"), final=True) == b"hello"
+    assert deflate.decompress(client_compress(b"again"), final=True) == b"again"
+
+
+def test_decompress_data_after_the_final_block_in_one_fragment() -> None:
+    """Bytes after a BFINAL block in the same fragment raise DeflateTrailingData."""
+    deflate = PerMessageDeflate(DeflateParams())
+    with pytest.raises(DeflateTrailingData, match="3 bytes after the final"):
+        deflate.decompress(final_block(b"hello") + b"xyz", final=True)
+    assert issubclass(DeflateTrailingData, DeflateError)
+
+
+def test_decompress_data_after_the_final_block_in_a_later_fragment() -> None:
+    """Compressed data in a fragment after the one that ended the stream raises."""
+    deflate = PerMessageDeflate(DeflateParams())
+    assert deflate.decompress(final_block(b"hello"), final=False) == b"hello"
+    assert deflate.decompress(b"", final=False) == b""  # an empty fragment is fine
+    with pytest.raises(DeflateTrailingData):
+        deflate.decompress(client_compress(b" world"), final=True)
+    # The state was dropped: the next message inflates afresh.
+    assert deflate.decompress(client_compress(b"next"), final=True) == b"next"
 
 
 def test_params_are_kept() -> None:

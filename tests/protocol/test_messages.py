@@ -371,3 +371,32 @@ def test_invalid_utf8_after_decompression() -> None:
     assembler = MessageAssembler(deflate=PerMessageDeflate(DeflateParams()))
     violation = only_violation(assembler.receive(frame(1, client_compress(b"\xff"), rsv1=True)))
     assert (violation.kind, violation.close_code) == ("invalid-utf8", 1007)
+
+
+def final_block(data: bytes) -> bytes:
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH)
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        pytest.param(
+            [
+                frame(1, final_block(b"first"), fin=False, rsv1=True),
+                frame(0, client_compress(b"x")),
+            ],
+            id="in-a-continuation",
+        ),
+        pytest.param([frame(1, final_block(b"first") + b"garbage", rsv1=True)], id="same-frame"),
+    ],
+)
+def test_data_after_the_final_deflate_block_fails_the_message(frames: list[RawFrame]) -> None:
+    """Compressed data after a BFINAL block is a 1007 deflate-trailing-data violation."""
+    assembler = MessageAssembler(deflate=PerMessageDeflate(DeflateParams()))
+    events = feed(assembler, *frames)
+    assert not any(isinstance(event, MessageEvent) for event in events)
+    violation = only_violation(events)
+    assert (violation.kind, violation.close_code) == ("deflate-trailing-data", 1007)
+    assert violation.rfc == "RFC 7692 section 7.2.2"
+    assert assembler.failed
