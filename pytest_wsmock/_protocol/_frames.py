@@ -241,6 +241,13 @@ class RawFrame:
 _LENGTH_HIGH_BIT = 1 << 63
 
 
+def _describe_frame(first: int, second: int) -> str:
+    """``"a masked TEXT frame"`` from the first two header bytes, for notes."""
+    masked = "a masked" if second & 0x80 else "an unmasked"
+    fin = "" if first & 0x80 else " (no FIN)"
+    return f"{masked} {opcode_name(first & 0x0F)} frame{fin}"
+
+
 class FrameDecoder:
     """Incremental frame parser: bytes in, RawFrame / Violation out. Structure only.
 
@@ -262,7 +269,11 @@ class FrameDecoder:
 
     @property
     def buffered(self) -> int:
-        """Bytes received but not yet returned as part of a frame."""
+        """Bytes received but not yet returned as part of a frame.
+
+        Non-zero when the stream ends means the client left a frame unfinished;
+        `describe_pending` says which.
+        """
         pending = 0 if self._pending is None else len(self._pending[0])
         return len(self._buffer) + pending
 
@@ -270,6 +281,30 @@ class FrameDecoder:
     def failed(self) -> bool:
         """Whether a fatal violation was returned (all later input is discarded)."""
         return self._failed
+
+    def describe_pending(self) -> str | None:
+        """Describe the incomplete frame held (`buffered` bytes), for a note at end of stream.
+
+        Returns:
+            ``None`` when nothing is held, else e.g. ``"1 byte of a frame header"``,
+            ``"3 of 6 bytes of the header of a masked TEXT frame"`` or
+            ``"9 of 17 bytes of a masked TEXT frame"``.
+        """
+        if self._pending is not None:
+            header, length = self._pending
+            return (
+                f"{len(header) + len(self._buffer)} of {len(header) + length} bytes of "
+                f"{_describe_frame(header[0], header[1])}"
+            )
+        held = len(self._buffer)
+        if not held:
+            return None
+        if held == 1:
+            return "1 byte of a frame header"
+        first, second = self._buffer[0], self._buffer[1]
+        short = second & 0x7F
+        size = 2 + (2 if short == 126 else 8 if short == 127 else 0) + (4 if second & 0x80 else 0)
+        return f"{held} of {size} bytes of the header of {_describe_frame(first, second)}"
 
     def feed(self, data: bytes) -> list[RawFrame | Violation]:
         """Add received bytes; return every frame they complete.

@@ -164,3 +164,19 @@ def test_every_close_frame_gives_exactly_one_close_event(payload: bytes) -> None
     assert len(events) == 1 + len(violations)
     assert close.valid == (not violations)
     assert close.valid == (not isinstance(parse_close_payload(payload), Violation))
+
+
+@MODEST
+@given(spec=frames(), cut=st.integers(min_value=0, max_value=10**6))
+def test_a_frame_cut_anywhere_is_described(spec: dict[str, object], cut: int) -> None:
+    """A frame cut short leaves all its bytes buffered and described; a whole frame leaves none."""
+    wire = encode_frame(**spec)  # type: ignore[arg-type]
+    cut %= len(wire) + 1
+    decoder = FrameDecoder()
+    decoder.feed(wire[:cut])
+    held = cut if cut < len(wire) else 0
+    assert decoder.buffered == held
+    description = decoder.describe_pending()
+    assert (description is None) == (held == 0)
+    if description is not None and cut >= 2:
+        assert description.startswith(f"{cut} of ")
