@@ -25,7 +25,15 @@ from ._deflate import (
     PerMessageDeflate,
     negotiate_deflate,
 )
-from ._frames import FrameDecoder, Opcode, RawFrame, apply_mask, encode_frame, opcode_name
+from ._frames import (
+    FrameDecoder,
+    Opcode,
+    RawFrame,
+    apply_mask,
+    encode_frame,
+    looks_like_http_request,
+    opcode_name,
+)
 from ._handshake import (
     GUID,
     accept_headers,
@@ -71,6 +79,7 @@ __all__ = [
     "RawFrame",
     "apply_mask",
     "encode_frame",
+    "looks_like_http_request",
     "opcode_name",
     # _close
     "CloseCode",

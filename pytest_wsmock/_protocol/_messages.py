@@ -7,7 +7,7 @@ from typing import TypeAlias
 
 from ._close import parse_close_payload
 from ._deflate import DecompressionTooLarge, DeflateError, DeflateTrailingData, PerMessageDeflate
-from ._frames import Opcode, RawFrame, opcode_name
+from ._frames import Opcode, RawFrame, looks_like_http_request, opcode_name, quote_request_line
 from ._utf8 import Utf8Validator
 from ._violations import Violation
 
@@ -192,6 +192,18 @@ class MessageAssembler:
 
     def _check_frame(self, frame: RawFrame) -> Violation | None:
         """The checks that depend on one frame alone (sections 5.1, 5.2 and 5.5)."""
+        # Checked first: whatever else such a "frame" breaks, the client sent HTTP where
+        # only frames may follow the 101 (section 4.1), and saying so is what helps.
+        wire = frame.header + frame.wire_payload[:60]
+        if looks_like_http_request(wire):
+            return Violation(
+                "http-request-on-websocket",
+                f"the bytes where a frame should start look like an HTTP request: "
+                f"{quote_request_line(wire)} (decoded as {frame!r}); after the 101 "
+                "response only WebSocket frames may follow",
+                "RFC 6455 sections 5.1 and 5.2",
+                close_code=1002,
+            )
         if self.require_masked is not None and frame.masked != self.require_masked:
             if self.require_masked:
                 return _protocol_error(
