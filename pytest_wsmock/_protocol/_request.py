@@ -269,22 +269,18 @@ class RequestParser:
             line = buffer[self._start : end]
             if line.endswith(b"\r"):
                 line = line[:-1]  # bare LF is accepted too, like h11 (RFC 9112 section 2.2)
+            over = self._over_limit(end, len(line) > self.max_line)
+            if over is not None:
+                return self._finish(over)
             self._start = end + 1
             result = self._line(line, end + 1)
             if result is not None:
                 return self._finish(result)
         # Incomplete line: enforce the limits now, before the line ending arrives.
-        pending = len(buffer) - self._start
         # "+ 1": the CR of a CRLF may already be there.
-        if self._request_line is None:
-            if pending > self.max_line + 1:
-                return self._finish(self._line_too_long(pending))
-        elif pending > self.max_line + 1:
-            return self._finish(self._too_large(f"a header line longer than {self.max_line} bytes"))
-        if len(buffer) - self._head_start > self.max_head:
-            return self._finish(
-                self._too_large(f"a request head longer than {self.max_head} bytes")
-            )
+        over = self._over_limit(len(buffer) - 1, len(buffer) - self._start > self.max_line + 1)
+        if over is not None:
+            return self._finish(over)
         if self._start == len(buffer) and self._request_line is None:
             # Only empty lines so far: forget them instead of buffering them.
             del buffer[:]
@@ -298,23 +294,40 @@ class RequestParser:
         self._buffer = bytearray()
         return result
 
-    def _line(self, line: bytearray, end: int) -> Request | Violation | None:
-        """Handle one complete line; ``end`` is the buffer offset just after it."""
-        if end - self._head_start > self.max_head:
+    def _over_limit(self, last: int, line_too_long: bool) -> Violation | None:
+        """The size limit crossed first by the bytes up to buffer offset ``last``, if any.
+
+        Each limit is crossed at a fixed byte: a line is known to be too long at
+        its ``max_line + 2``-th byte (its content plus a possible CR), the head at
+        its ``max_head + 1``-th. The verdict is the limit whose byte comes first
+        (the line's on a tie), so it is the same however TCP split the bytes:
+        checking one limit before the other would answer 431 for a request that,
+        cut elsewhere, gets 414.
+
+        Args:
+            last: Offset of the last byte to judge (a line's LF, or the last byte held).
+            line_too_long: Whether the current line is over ``max_line`` by then.
+        """
+        head_at = self._head_start + self.max_head
+        if line_too_long and self._start + self.max_line + 1 <= head_at:
+            if self._request_line is None:
+                return self._line_too_long()
+            return self._too_large(f"a header line longer than {self.max_line} bytes")
+        if head_at <= last:
             return self._too_large(f"a request head longer than {self.max_head} bytes")
+        return None
+
+    def _line(self, line: bytearray, end: int) -> Request | Violation | None:
+        """Handle one complete line within the limits; ``end`` is the offset just after it."""
         if self._request_line is None:
             if not line:
                 self._head_start = end  # RFC 9112 section 2.2: ignore empty lines before it
                 return None
-            if len(line) > self.max_line:
-                return self._line_too_long(len(line))
             return self._parse_request_line(line)
         if not line:
             method, target, version = self._request_line
             raw = bytes(self._buffer[self._head_start : end])
             return Request(method, target, version, Headers(self._headers), raw)
-        if len(line) > self.max_line:
-            return self._too_large(f"a header line longer than {self.max_line} bytes")
         if len(self._headers) >= self.max_headers:
             return self._too_large(f"more than {self.max_headers} header fields")
         return self._parse_header_line(line)
@@ -346,10 +359,10 @@ class RequestParser:
         self._headers.append((name.decode("ascii"), value.decode("latin-1").strip(_OWS)))
         return None
 
-    def _line_too_long(self, size: int) -> Violation:
+    def _line_too_long(self) -> Violation:
         return Violation(
             "request-line-too-long",
-            f"request line of {size} bytes or more, over the limit of {self.max_line}",
+            f"request line longer than {self.max_line} bytes (the limit)",
             "RFC 9112 section 3",  # a server answers an over-long request-target with 414
             status=414,
             limit=True,
