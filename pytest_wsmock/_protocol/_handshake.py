@@ -27,6 +27,8 @@ __all__ = [
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 _HANDSHAKE_RFC = "RFC 6455 section 4.2.1"
+# The client's requirements, of which section 4.2.1 is the server's view.
+_CLIENT_RFC = "RFC 6455 section 4.1"
 
 
 def accept_key(key: str) -> str:
@@ -49,11 +51,19 @@ def _bad_request(kind: str, detail: str, status: int = 400) -> Violation:
     return Violation(kind, detail, _HANDSHAKE_RFC, status=status)
 
 
-def check_request(request: Request) -> list[Violation]:
-    """Check a request against the rules of RFC 6455 section 4.2.1.
+def check_request(
+    request: Request, *, port: int | None = None, tls: bool = False
+) -> list[Violation]:
+    """Check a request against the rules of RFC 6455 sections 4.1 and 4.2.1.
 
     Every broken rule gives its own `Violation` (status 400, or 426 for the
     version), so a test can see all of them at once.
+
+    Args:
+        request: The parsed request.
+        port: The port the server listens on; when given, the ``Host`` header
+            must carry it, or omit it only when it is the default port.
+        tls: Whether the connection is wss (default port 443) rather than ws (80).
 
     Returns:
         The violations, in the order of section 4.2.1; empty for a valid request.
@@ -64,6 +74,16 @@ def check_request(request: Request) -> list[Violation]:
         violations.append(
             _bad_request("method-not-get", f"method must be GET, got {request.method!r}")
         )
+    if not _is_resource_target(request.target):
+        violations.append(
+            Violation(
+                "invalid-target",
+                f"request-target must be a resource name (origin-form, like '/chat?x=1', "
+                f"or an absolute http or https URI), got {request.target!r}",
+                _CLIENT_RFC,
+                status=400,
+            )
+        )
     match = HTTP_VERSION.fullmatch(request.http_version.encode("ascii", "replace"))
     if match is None or (int(match[1]), int(match[2])) < (1, 1):
         violations.append(
@@ -72,8 +92,13 @@ def check_request(request: Request) -> list[Violation]:
                 f"HTTP version must be 1.1 or higher, got {request.http_version!r}",
             )
         )
-    if "Host" not in headers:
+    host = headers.get("Host")
+    if host is None:
         violations.append(_bad_request("missing-host", "no Host header"))
+    elif port is not None:
+        mismatch = _host_port_mismatch(host, port, 443 if tls else 80)
+        if mismatch is not None:
+            violations.append(Violation("host-port-mismatch", mismatch, _CLIENT_RFC, status=400))
     upgrade = headers.get_all("Upgrade")
     if not any(token.lower() == "websocket" for token in parse_tokens(upgrade)):
         violations.append(
@@ -108,6 +133,47 @@ def check_request(request: Request) -> list[Violation]:
             )
         )
     return violations
+
+
+def _is_resource_target(target: str) -> bool:
+    """Whether ``target`` names a resource as RFC 6455 section 4.1 item 2 allows.
+
+    That is origin-form (RFC 9112 section 3.2.1: an absolute path and optional
+    query), or an absolute http or https URI with a host (section 3.2.2, which a
+    server must accept). Asterisk-form (``*``), authority-form, a bare query
+    (``?``) and ws/wss URIs name no resource.
+    """
+    if target.startswith("/"):
+        return True
+    scheme, separator, rest = target.partition("://")
+    return bool(separator) and scheme.lower() in ("http", "https") and rest[:1] not in ("", "/")
+
+
+def _host_port_mismatch(host: str, port: int, default: int) -> str | None:
+    """Why ``host`` does not name the server's ``port``, or ``None`` when it does.
+
+    RFC 6455 section 4.1 item 4: Host is the host, plus ``:port`` when the port
+    is not the default (80 for ws, 443 for wss). Every client we know of
+    (browsers, websockets, aiohttp, Node's ws, Go's gorilla...) sends it so.
+    """
+    if host.startswith("["):  # IP-literal (RFC 3986 section 3.2.2): [::1]:8765
+        _, _, after = host.partition("]")
+        given = after[1:] if after.startswith(":") else None
+    else:
+        _, colon, given = host.rpartition(":")
+        given = given if colon else None
+    if not given:  # RFC 3986 section 3.2.3: an empty port means the default
+        if port == default:
+            return None
+        return (
+            f"Host {host!r} has no port, but the server listens on {port} "
+            f"(only the default port {default} may be left out)"
+        )
+    if given.isascii() and given.isdigit():
+        if int(given) == port:
+            return None
+        return f"Host {host!r} names port {int(given)}, but the server listens on {port}"
+    return f"Host {host!r} has an invalid port {given!r}; the server listens on {port}"
 
 
 def _is_valid_key(key: str) -> bool:

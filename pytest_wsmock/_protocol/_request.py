@@ -156,8 +156,16 @@ class Request:
 
     @property
     def path(self) -> str:
-        """The target before ``?``, percent-encoding kept."""
-        return self.target.partition("?")[0]
+        """The target's path, percent-encoding kept: before ``?`` for ``"/chat?x=1"``.
+
+        For an absolute-form target (``"http://host:port/chat?x=1"``, RFC 9112
+        section 3.2.2) it is the path after the authority, ``"/"`` when empty.
+        """
+        path = self.target.partition("?")[0]
+        scheme, separator, rest = path.partition("://")
+        if separator and not scheme.startswith("/"):
+            return "/" + rest.partition("/")[2]
+        return path
 
     @property
     def query(self) -> str:
