@@ -75,8 +75,8 @@ class CloseEvent:
     """A close frame (RFC 6455 section 5.5.1), legal or not.
 
     An invalid payload still gives a close event, so the I/O layer knows the
-    peer sent a close frame; `MessageAssembler` returns the `Violation` right
-    after it.
+    peer sent a close frame; `MessageAssembler` returns it right after the
+    `Violation`.
 
     Attributes:
         code: The close code as sent, even an invalid one, or ``None`` when the
@@ -155,8 +155,8 @@ class MessageAssembler:
         Returns:
             Zero or one event: a message (on its last fragment), a ping, pong or
             close, or a `Violation` with its close code; or, for a close frame
-            with an invalid payload, two: the `CloseEvent` (``valid=False``) and
-            then its `Violation`.
+            with an invalid payload, two: its `Violation`, then the `CloseEvent`
+            (``valid=False``).
         """
         if self._failed:
             return []
@@ -259,11 +259,13 @@ class MessageAssembler:
         parsed = parse_close_payload(payload)
         if isinstance(parsed, Violation):
             # The peer did send a close frame, and its closing handshake has started
-            # (section 5.5.1) even though the payload is wrong: report both, the event
-            # first, so the frame is never mistaken for a missing close.
+            # (section 5.5.1) even though the payload is wrong: report both, so the frame
+            # is never mistaken for a missing close. The violation comes first: the
+            # answer is a 1002/1007 close (section 7.1.7), never an echo of a code that
+            # may not be sent, and the close event then completes that handshake.
             code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
             reason = payload[2:].decode("utf-8", "replace")
-            return [CloseEvent(code, reason, payload, valid=False), *self._fail(parsed)]
+            return [*self._fail(parsed), CloseEvent(code, reason, payload, valid=False)]
         return [CloseEvent(parsed[0], parsed[1], payload)]
 
     def _single_frame(self, frame: RawFrame) -> list[Event]:

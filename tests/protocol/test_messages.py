@@ -139,11 +139,11 @@ def test_close_events() -> None:
 def test_invalid_close_frame_still_gives_a_close_event(
     payload: bytes, code: int | None, reason: str, kind: str, close_code: int
 ) -> None:
-    """An invalid close payload gives a CloseEvent (valid=False, raw code), then the Violation."""
+    """An invalid close payload gives its Violation, then a CloseEvent (valid=False, raw code)."""
     assembler = MessageAssembler()
     events = assembler.receive(frame(8, payload))
-    assert events[0] == CloseEvent(code, reason, payload, valid=False)
-    violation = events[1]
+    assert events[1] == CloseEvent(code, reason, payload, valid=False)
+    violation = events[0]
     assert isinstance(violation, Violation)
     assert (violation.kind, violation.close_code) == (kind, close_code)
     assert len(events) == 2
@@ -235,8 +235,8 @@ def test_violations(
     """Each rule of RFC 6455 sections 5.1-5.8 gives its violation and close code, then fails."""
     assembler = MessageAssembler(**options)  # type: ignore[arg-type]
     events = feed(assembler, *frames)
-    violation = events[-1]
-    assert isinstance(violation, Violation)
+    # An invalid close frame also gives its CloseEvent, after the violation.
+    violation = next(event for event in reversed(events) if isinstance(event, Violation))
     assert (violation.kind, violation.close_code, violation.fatal) == (kind, close_code, True)
     assert violation.rfc.startswith("RFC ")
     assert assembler.failed

@@ -155,12 +155,12 @@ def test_every_close_frame_gives_exactly_one_close_event(payload: bytes) -> None
     (raw,) = FrameDecoder().feed(encode_frame(8, payload))
     assert isinstance(raw, RawFrame)
     events = MessageAssembler(require_masked=None).receive(raw)
-    close = events[0]
+    close = events[-1]
     assert isinstance(close, CloseEvent)
     assert close.payload == payload
     if len(payload) >= 2:
         assert close.code == int.from_bytes(payload[:2], "big")
-    violations = [event for event in events[1:] if isinstance(event, Violation)]
+    violations = [event for event in events[:-1] if isinstance(event, Violation)]
     assert len(events) == 1 + len(violations)
     assert close.valid == (not violations)
     assert close.valid == (not isinstance(parse_close_payload(payload), Violation))
