@@ -122,6 +122,8 @@ class Engine:
         self.unparsed = 0
         # Whether the client's FIN was already waiting when we answered its close frame.
         self.fin_seen: bool | None = None
+        # The close code and reason that answer a client close frame that broke a rule.
+        self.reply: tuple[int, str] | None = None
         self.read_scope = anyio.CancelScope()
         # Whether the read deadline in force is violation_grace's (else close_timeout's).
         self.grace_deadline = False
@@ -231,8 +233,14 @@ class Engine:
             elif action is Action.REPLY_CLOSE:
                 # RFC 6455 section 5.5.1: answer with a close frame, echoing the status code.
                 code = self.machine.client_close[0] if self.machine.client_close else None
+                reason = ""
+                if self.reply is not None:
+                    # The client's close frame broke a rule: answer with the rule's code
+                    # rather than echo an invalid one (RFC 6455 section 7.1.7).
+                    code, reason = self.reply
+                payload = build_close_payload(code, reason)
                 with contextlib.suppress(ConnectionClosed):
-                    await self.send_frames([OutFrame(Opcode.CLOSE, build_close_payload(code, ""))])
+                    await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
             elif action is Action.SHUTDOWN:
                 await self._shutdown()
             elif action is Action.DEADLINE:
@@ -582,9 +590,11 @@ class Engine:
                     try:
                         data = await self._receive_idle_bounded()
                     except anyio.EndOfStream:
+                        self._note_pending(decoder)
                         await self.act(self.machine.client_ended_tcp(reset=False))
                         return
                     except anyio.BrokenResourceError:
+                        self._note_pending(decoder)
                         await self.act(self.machine.client_ended_tcp(reset=True))
                         return
                     except ssl.SSLError as exc:
@@ -599,6 +609,13 @@ class Engine:
                 await self.act(self.machine.handle(StateEvent.TIMEOUT))
         finally:
             self.reader_done.set()
+
+    def _note_pending(self, decoder: FrameDecoder) -> None:
+        """Bytes of an unfinished frame when the stream ended: noted, so no byte the client
+        sent goes unaccounted for."""
+        pending = decoder.describe_pending()
+        if pending is not None and not decoder.failed:
+            self.note(f"the stream ended in the middle of a frame: {pending} were read")
 
     def _note_timeout(self) -> None:
         state = self.machine.state
@@ -685,7 +702,18 @@ class Engine:
                     )
                 )
                 continue
-            for event in assembler.receive(item):
+            events = assembler.receive(item)
+            bad_close = next((e for e in events if isinstance(e, CloseEvent) and not e.valid), None)
+            if bad_close is not None:
+                # A close frame with an invalid payload is still the client's close frame:
+                # recorded with its raw code, and answered with the violation's code.
+                for event in events:
+                    if isinstance(event, Violation):
+                        self.record.violation(event)
+                        self.reply = (event.close_code or 1002, event.kind[:100])
+                await self._on_client_close(bad_close)
+                continue
+            for event in events:
                 await self._on_event(event, frame)
 
     async def _on_event(self, event: object, frame: Frame) -> None:

@@ -167,7 +167,7 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
         return None
     request = result
     engine.record.record_request(request)
-    violations = check_request(request)
+    violations = check_request(request, port=_local_port(engine), tls=options.tls)
     if violations:
         for violation in violations:
             engine.record.violation(violation)
@@ -178,6 +178,14 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
     if not await _carry_out(engine, request, outcome):
         return None
     return parser.trailing
+
+
+def _local_port(engine: Opening) -> int | None:
+    """The port the client connected to, for the Host check (RFC 6455 section 4.1)."""
+    try:
+        return int(engine.stream.extra(SocketAttribute.local_port))
+    except Exception:  # no socket under this stream (never in practice): skip the check
+        return None
 
 
 def _check_origin(engine: Opening, request: Request, outcome: Handshake) -> Handshake:
@@ -227,7 +235,10 @@ async def _carry_out(engine: Opening, request: Request, outcome: Handshake) -> b
     params = None
     if engine.options.deflate:
         needs_off = _needs_no_deflate(engine.steps)
-        params = negotiate_deflate(request.extensions)
+        params = negotiate_deflate(
+            request.extensions,
+            keep_client_no_context_takeover=engine.options.deflate_client_no_context_takeover,
+        )
         if params is not None and needs_off is not None:
             # The script needs this connection without deflate (RSV1 is legal with it):
             # decline the client's offer rather than fail the step.

@@ -556,7 +556,7 @@ class MockServer:
         unfinished = self._unfinished_scripts()
         if unfinished:
             raise ScriptError("\n".join(unfinished))
-        strict = [(label, v) for label, v in self.violations if v.kind not in LIMIT_KINDS]
+        strict = [(label, v) for label, v in self.violations if not v.limit]
         if self.options.strict and strict:
             raise ClientViolationError(strict)
 

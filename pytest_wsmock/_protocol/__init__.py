@@ -21,21 +21,25 @@ from ._deflate import (
     DecompressionTooLarge,
     DeflateError,
     DeflateParams,
+    DeflateTrailingData,
     PerMessageDeflate,
     negotiate_deflate,
 )
-from ._frames import FrameDecoder, Opcode, RawFrame, apply_mask, encode_frame, opcode_name
+from ._frames import (
+    FrameDecoder,
+    Opcode,
+    RawFrame,
+    apply_mask,
+    encode_frame,
+    looks_like_http_request,
+    opcode_name,
+)
 from ._handshake import (
     GUID,
-    ExtensionOffer,
-    Request,
-    RequestParser,
     accept_headers,
     accept_key,
     build_response,
     check_request,
-    parse_extensions,
-    parse_tokens,
     reason_phrase,
 )
 from ._headers import Headers
@@ -47,6 +51,7 @@ from ._messages import (
     PingEvent,
     PongEvent,
 )
+from ._request import ExtensionOffer, Request, RequestParser, parse_extensions, parse_tokens
 from ._state import (
     TRANSITIONS,
     Action,
@@ -74,17 +79,18 @@ __all__ = [
     "Violation",
     # _headers
     "Headers",
-    # _handshake
-    "GUID",
+    # _request
     "ExtensionOffer",
     "Request",
     "RequestParser",
+    "parse_extensions",
+    "parse_tokens",
+    # _handshake
+    "GUID",
     "accept_headers",
     "accept_key",
     "build_response",
     "check_request",
-    "parse_extensions",
-    "parse_tokens",
     "reason_phrase",
     # _frames
     "FrameDecoder",
@@ -92,6 +98,7 @@ __all__ = [
     "RawFrame",
     "apply_mask",
     "encode_frame",
+    "looks_like_http_request",
     "opcode_name",
     # _close
     "CloseCode",
@@ -105,6 +112,7 @@ __all__ = [
     "DecompressionTooLarge",
     "DeflateError",
     "DeflateParams",
+    "DeflateTrailingData",
     "PerMessageDeflate",
     "negotiate_deflate",
     # _messages

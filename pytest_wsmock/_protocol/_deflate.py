@@ -7,12 +7,13 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._handshake import ExtensionOffer
+from ._request import ExtensionOffer
 
 __all__ = [
     "DecompressionTooLarge",
     "DeflateError",
     "DeflateParams",
+    "DeflateTrailingData",
     "PerMessageDeflate",
     "negotiate_deflate",
 ]
@@ -33,6 +34,10 @@ _KNOWN_PARAMS = frozenset(
 
 class DeflateError(ValueError):
     """Compressed data that zlib cannot inflate (a server closes with 1007)."""
+
+
+class DeflateTrailingData(DeflateError):
+    """Compressed data after the block with BFINAL set, which ends the DEFLATE stream (1007)."""
 
 
 class DecompressionTooLarge(ValueError):
@@ -81,6 +86,7 @@ def _accept_offer(
     client_no_context_takeover: bool,
     server_max_window_bits: int | None,
     client_max_window_bits: int | None,
+    keep_client_no_context_takeover: bool,
 ) -> DeflateParams | None:
     """The response to one offer, or ``None`` when the offer must be declined."""
     seen: dict[str, str | None] = {}
@@ -115,7 +121,11 @@ def _accept_offer(
         # Section 7.1.1.1: a server must honour the client's request.
         server_no_context_takeover=server_no_context_takeover
         or "server_no_context_takeover" in seen,
-        client_no_context_takeover=client_no_context_takeover,
+        # Section 7.1.1.2: the client's client_no_context_takeover is a hint the server
+        # may leave out, but some clients (Go's gorilla/websocket) refuse an answer
+        # without it, and websockets' server echoes it too.
+        client_no_context_takeover=client_no_context_takeover
+        or (keep_client_no_context_takeover and "client_no_context_takeover" in seen),
         # Section 7.1.2.1: the client's limit is binding; the server may go lower.
         server_max_window_bits=_smallest(
             None if requested_server_bits is None else int(requested_server_bits),
@@ -132,13 +142,15 @@ def negotiate_deflate(
     client_no_context_takeover: bool = False,
     server_max_window_bits: int | None = None,
     client_max_window_bits: int | None = None,
+    keep_client_no_context_takeover: bool = True,
 ) -> DeflateParams | None:
     """Accept the first acceptable permessage-deflate offer (RFC 7692 sections 5 and 7.1).
 
     Offers with unknown or duplicated parameters or invalid values are skipped.
     The client's ``server_no_context_takeover`` and ``server_max_window_bits``
-    requests are honoured; ``client_max_window_bits`` is only answered when the
-    client offered it.
+    requests are honoured; its ``client_no_context_takeover`` is echoed unless
+    ``keep_client_no_context_takeover`` is false; ``client_max_window_bits`` is
+    only answered when the client offered it.
 
     Args:
         offers: The client's offers, in order (`Request.extensions`).
@@ -146,6 +158,9 @@ def negotiate_deflate(
         client_no_context_takeover: The server asks the client to reset per message.
         server_max_window_bits: The server's own window limit (8-15).
         client_max_window_bits: The window limit to impose on the client (8-15).
+        keep_client_no_context_takeover: Echo the client's own
+            ``client_no_context_takeover`` (the default, like websockets' server);
+            ``False`` leaves it out of the answer, which section 7.1.1.2 allows.
 
     Returns:
         The parameters to use and answer with, or ``None`` when no offer is acceptable.
@@ -165,6 +180,7 @@ def negotiate_deflate(
             client_no_context_takeover,
             server_max_window_bits,
             client_max_window_bits,
+            keep_client_no_context_takeover,
         )
         if params is not None:
             return params
@@ -213,12 +229,22 @@ class PerMessageDeflate:
 
         Raises:
             DecompressionTooLarge: More than ``max_size`` bytes would be produced.
+            DeflateTrailingData: Data follows the block with BFINAL set (in this
+                fragment or an earlier one of the message).
             DeflateError: The data is not valid deflate data.
         """
         if self._decompressor is None:
             # A 15-bit window inflates data compressed with any smaller window.
             self._decompressor = zlib.decompressobj(-15)
         decompressor = self._decompressor
+        if decompressor.eof and data:
+            # An earlier fragment of this message ended the stream with BFINAL: zlib
+            # would silently park this data in unused_data and drop it.
+            self._decompressor = None
+            raise DeflateTrailingData(
+                f"{len(data)} bytes of compressed data in a fragment after the final "
+                "DEFLATE block (BFINAL set)"
+            )
         if final:
             data += _TAIL
         try:
@@ -231,6 +257,15 @@ class PerMessageDeflate:
         if max_size is not None and len(output) > max_size:
             self._decompressor = None
             raise DecompressionTooLarge(f"inflating would produce more than {max_size} bytes")
+        unused = decompressor.unused_data
+        # Section 7.2.2 inflates payload + tail as one DEFLATE stream; after a block with
+        # BFINAL set (allowed by section 7.2.3.4) only the tail we appended may be left.
+        if unused and not (final and _TAIL.endswith(unused)):
+            self._decompressor = None
+            extra = len(unused) - (len(_TAIL) if final and unused.endswith(_TAIL) else 0)
+            raise DeflateTrailingData(
+                f"{extra} bytes after the final DEFLATE block (BFINAL set): {unused[:16]!r}"
+            )
         if final and (self.params.client_no_context_takeover or decompressor.eof):
             # After BFINAL the stream is over: the next message starts afresh.
             self._decompressor = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import re
 import struct
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ __all__ = [
     "RawFrame",
     "apply_mask",
     "encode_frame",
+    "looks_like_http_request",
     "opcode_name",
 ]
 
@@ -52,6 +54,29 @@ def opcode_name(value: int) -> str:
         return Opcode(value).name
     except ValueError:
         return f"RESERVED-{value}" if 0 <= value <= 15 else f"INVALID-{value}"
+
+
+# A request line starts with a method token and one space (RFC 9112 section 3); these
+# are the methods of RFC 9110 section 9 and RFC 5789. As a frame header, each of them
+# decodes as an illegal frame (a reserved opcode, RSV bits, a fragmented close), so a
+# legal frame never matches.
+_HTTP_REQUEST = re.compile(rb"(?:GET|POST|HEAD|PUT|OPTIONS|DELETE|PATCH|CONNECT|TRACE) ")
+
+
+def looks_like_http_request(data: bytes | bytearray) -> bool:
+    """Whether ``data`` starts like an HTTP request line (``b"GET "``, ``b"POST "``...).
+
+    Used on the bytes where a frame should start: a client that sends an HTTP
+    request on an upgraded connection (RFC 6455 section 4.1: after the 101, only
+    frames) is told apart from one that sends a bad frame.
+    """
+    return _HTTP_REQUEST.match(data) is not None
+
+
+def quote_request_line(data: bytes | bytearray) -> str:
+    """The start of ``data`` up to its first line ending (at most 60 bytes), as a repr."""
+    line = bytes(data[:60]).split(b"\r", 1)[0].split(b"\n", 1)[0]
+    return repr(line)
 
 
 # -- Masking (RFC 6455 section 5.3) -------------------------------------------------------
@@ -241,6 +266,13 @@ class RawFrame:
 _LENGTH_HIGH_BIT = 1 << 63
 
 
+def _describe_frame(first: int, second: int) -> str:
+    """``"a masked TEXT frame"`` from the first two header bytes, for notes."""
+    masked = "a masked" if second & 0x80 else "an unmasked"
+    fin = "" if first & 0x80 else " (no FIN)"
+    return f"{masked} {opcode_name(first & 0x0F)} frame{fin}"
+
+
 class FrameDecoder:
     """Incremental frame parser: bytes in, RawFrame / Violation out. Structure only.
 
@@ -262,7 +294,11 @@ class FrameDecoder:
 
     @property
     def buffered(self) -> int:
-        """Bytes received but not yet returned as part of a frame."""
+        """Bytes received but not yet returned as part of a frame.
+
+        Non-zero when the stream ends means the client left a frame unfinished;
+        `describe_pending` says which.
+        """
         pending = 0 if self._pending is None else len(self._pending[0])
         return len(self._buffer) + pending
 
@@ -270,6 +306,39 @@ class FrameDecoder:
     def failed(self) -> bool:
         """Whether a fatal violation was returned (all later input is discarded)."""
         return self._failed
+
+    def describe_pending(self) -> str | None:
+        """Describe the incomplete frame held (`buffered` bytes), for a note at end of stream.
+
+        Returns:
+            ``None`` when nothing is held, else e.g. ``"1 byte of a frame header"``,
+            ``"3 of 6 bytes of the header of a masked TEXT frame"`` or
+            ``"9 of 17 bytes of a masked TEXT frame"``.
+        """
+        if self._pending is not None:
+            header, length = self._pending
+            held_bytes = header + self._buffer
+            text = (
+                f"{len(held_bytes)} of {len(header) + length} bytes of "
+                f"{_describe_frame(header[0], header[1])}"
+            )
+        else:
+            held_bytes = bytes(self._buffer)
+            held = len(held_bytes)
+            if not held:
+                return None
+            if held == 1:
+                return "1 byte of a frame header"
+            first, second = held_bytes[0], held_bytes[1]
+            short = second & 0x7F
+            size = (
+                2 + (2 if short == 126 else 8 if short == 127 else 0) + (4 if second & 0x80 else 0)
+            )
+            text = f"{held} of {size} bytes of the header of {_describe_frame(first, second)}"
+        if looks_like_http_request(held_bytes):
+            # Shorter than the frame its first two bytes announce, so never yielded.
+            text += f"; they look like an HTTP request: {quote_request_line(held_bytes)}"
+        return text
 
     def feed(self, data: bytes) -> list[RawFrame | Violation]:
         """Add received bytes; return every frame they complete.
@@ -373,6 +442,7 @@ class FrameDecoder:
             f"frame declares a {length}-byte payload, over the limit of {self.max_frame_size}",
             "RFC 6455 section 10.4",
             close_code=1009,
+            limit=True,
         )
 
     def _non_minimal(self, length: int, extra: int) -> Violation:

@@ -1,4 +1,7 @@
-"""The RFC 6455 opening handshake: parse and check the client's request, build any response."""
+"""The RFC 6455 opening handshake: check the client's request, build any response.
+
+The request itself is parsed in `_request`.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +9,17 @@ import base64
 import binascii
 import hashlib
 import http
-import re
-import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from ._headers import Headers
+from ._request import HTTP_VERSION, Request, parse_tokens
 from ._violations import Violation
 
 __all__ = [
     "GUID",
-    "ExtensionOffer",
-    "Request",
-    "RequestParser",
     "accept_headers",
     "accept_key",
     "build_response",
     "check_request",
-    "parse_extensions",
-    "parse_tokens",
     "reason_phrase",
 ]
 
@@ -32,14 +27,8 @@ __all__ = [
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 _HANDSHAKE_RFC = "RFC 6455 section 4.2.1"
-
-# token = 1*tchar (RFC 9110 section 5.6.2).
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TOKEN_STR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# request-target: visible ASCII only (RFC 9112 section 3.2); HTTP-version (section 2.6).
-_TARGET = re.compile(rb"[\x21-\x7e]+")
-_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
-_OWS = " \t"
+# The client's requirements, of which section 4.2.1 is the server's view.
+_CLIENT_RFC = "RFC 6455 section 4.1"
 
 
 def accept_key(key: str) -> str:
@@ -55,339 +44,6 @@ def accept_key(key: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-# -- Header value grammars ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ExtensionOffer:
-    """One element of a ``Sec-WebSocket-Extensions`` header (RFC 6455 section 9.1).
-
-    Attributes:
-        name: Extension token, e.g. ``"permessage-deflate"``.
-        params: ``(name, value)`` pairs in order; ``value`` is ``None`` for a bare
-            parameter, and unquoted when it was a quoted-string.
-    """
-
-    name: str
-    params: tuple[tuple[str, str | None], ...] = ()
-
-    def __str__(self) -> str:
-        parts = [self.name]
-        for key, value in self.params:
-            if value is None:
-                parts.append(key)
-            elif _TOKEN_STR.fullmatch(value):
-                parts.append(f"{key}={value}")
-            else:
-                escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-                parts.append(f'{key}="{escaped}"')
-        return "; ".join(parts)
-
-
-def parse_tokens(values: Iterable[str]) -> tuple[str, ...]:
-    """Split comma-separated lists spread over several header lines (RFC 9110 section 5.6.1).
-
-    Used for ``Sec-WebSocket-Protocol``, ``Connection`` and ``Upgrade``: elements
-    are stripped of optional whitespace, empty elements dropped, order and
-    duplicates kept.
-    """
-    return tuple(
-        element
-        for value in values
-        for element in (part.strip(_OWS) for part in value.split(","))
-        if element
-    )
-
-
-def _split_top_level(text: str, separator: str) -> list[str]:
-    """Split on ``separator`` outside quoted-strings (backslash escapes honoured)."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    escaped = False
-    for char in text:
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == separator and not quoted:
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _unquote(value: str) -> str:
-    """Remove the quotes and backslash escapes of a quoted-string (RFC 9110 section 5.6.4)."""
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
-
-
-def parse_extensions(values: Iterable[str]) -> tuple[ExtensionOffer, ...]:
-    """Parse ``Sec-WebSocket-Extensions`` header values (RFC 6455 section 9.1).
-
-    Best effort by design: a mock must record whatever a client offered, so this
-    never raises. Empty elements and parameters are skipped; a malformed element
-    is kept with what could be parsed; quoted parameter values are unquoted
-    (RFC 6455 section 9.1 allows them and requires the unquoted value to be a token).
-
-    Args:
-        values: Every ``Sec-WebSocket-Extensions`` value, in wire order.
-
-    Returns:
-        The offers in order.
-    """
-    offers: list[ExtensionOffer] = []
-    for value in values:
-        for element in _split_top_level(value, ","):
-            pieces = _split_top_level(element, ";")
-            name = pieces[0].strip(_OWS)
-            params: list[tuple[str, str | None]] = []
-            for piece in pieces[1:]:
-                key, equals, raw = piece.partition("=")
-                key = key.strip(_OWS)
-                if not key and not equals:
-                    continue
-                params.append((key, _unquote(raw.strip(_OWS)) if equals else None))
-            if name or params:
-                offers.append(ExtensionOffer(name, tuple(params)))
-    return tuple(offers)
-
-
-# -- The request --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """The client's opening handshake request, as parsed by `RequestParser`.
-
-    Attributes:
-        method: Request method, e.g. ``"GET"``.
-        target: Raw request-target, e.g. ``"/chat?room=1"``.
-        http_version: e.g. ``"HTTP/1.1"``.
-        headers: Header fields in wire order.
-        raw: The whole request head as received, request line to the blank line included.
-    """
-
-    method: str
-    target: str
-    http_version: str
-    headers: Headers
-    raw: bytes
-
-    @property
-    def path(self) -> str:
-        """The target before ``?``, percent-encoding kept."""
-        return self.target.partition("?")[0]
-
-    @property
-    def query(self) -> str:
-        """The target after ``?``, or ``""``."""
-        return self.target.partition("?")[2]
-
-    @property
-    def query_params(self) -> dict[str, list[str]]:
-        """The query decoded by `urllib.parse.parse_qs`, blank values kept."""
-        return urllib.parse.parse_qs(self.query, keep_blank_values=True)
-
-    @property
-    def host(self) -> str | None:
-        """The ``Host`` header, or ``None``."""
-        return self.headers.get("Host")
-
-    @property
-    def origin(self) -> str | None:
-        """The ``Origin`` header, or ``None``."""
-        return self.headers.get("Origin")
-
-    @property
-    def key(self) -> str | None:
-        """The ``Sec-WebSocket-Key`` header, or ``None``."""
-        return self.headers.get("Sec-WebSocket-Key")
-
-    @property
-    def version(self) -> str | None:
-        """The ``Sec-WebSocket-Version`` header, or ``None``."""
-        return self.headers.get("Sec-WebSocket-Version")
-
-    @property
-    def subprotocols(self) -> tuple[str, ...]:
-        """Offered subprotocols in preference order (every ``Sec-WebSocket-Protocol`` line)."""
-        return parse_tokens(self.headers.get_all("Sec-WebSocket-Protocol"))
-
-    @property
-    def extensions(self) -> tuple[ExtensionOffer, ...]:
-        """Offered extensions (every ``Sec-WebSocket-Extensions`` line)."""
-        return parse_extensions(self.headers.get_all("Sec-WebSocket-Extensions"))
-
-    def __repr__(self) -> str:
-        fields = [f"{self.method} {self.target!r} {self.http_version}"]
-        for label, value in (("host", self.host), ("origin", self.origin), ("key", self.key)):
-            if value is not None:
-                fields.append(f"{label}={value!r}")
-        if self.subprotocols:
-            fields.append(f"subprotocols={self.subprotocols!r}")
-        fields.append(f"{len(self.headers)} headers")
-        return f"Request({', '.join(fields)})"
-
-
-def _quote_line(line: bytes | bytearray) -> str:
-    """Render an offending line for a violation detail, truncated to 80 characters."""
-    text = repr(bytes(line))
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class RequestParser:
-    """Incremental HTTP/1.1 request-head parser with limits.
-
-    Feed it bytes as they arrive; it returns ``None`` until the head is
-    complete, then a `Request`, or a `Violation` as soon as the head is known to
-    be malformed or over a limit. Lines are checked as they complete and limits
-    as bytes arrive, so a hostile or broken client can never make it buffer
-    more than ``max_head`` bytes plus one chunk.
-
-    Args:
-        max_line: Longest request line, in bytes without the line ending
-            (longer: 414); also the longest header line (longer: 431).
-        max_head: Longest request head, blank line included (longer: 431).
-        max_headers: Most header fields (more: 431).
-    """
-
-    def __init__(
-        self, *, max_line: int = 8192, max_head: int = 65536, max_headers: int = 128
-    ) -> None:
-        self.max_line = max_line
-        self.max_head = max_head
-        self.max_headers = max_headers
-        #: Bytes received after the head; valid once a `Request` was returned.
-        self.trailing = b""
-        self._buffer = bytearray()
-        self._start = 0  # start of the current (incomplete) line in _buffer
-        self._head_start = 0  # leading empty lines are skipped (RFC 9112 section 2.2)
-        self._request_line: tuple[str, str, str] | None = None
-        self._headers: list[tuple[str, str]] = []
-        self._done = False
-
-    def feed(self, data: bytes) -> Request | Violation | None:
-        """Add received bytes.
-
-        Returns:
-            ``None`` while more bytes are needed, the `Request` once the head is
-            complete (see `trailing` for what followed it), or a `Violation`
-            (status 400, 414 or 431).
-
-        Raises:
-            RuntimeError: Called again after a `Request` or `Violation` was returned.
-        """
-        if self._done:
-            raise RuntimeError("RequestParser.feed() called after the head was parsed or rejected")
-        buffer = self._buffer
-        buffer += data
-        while True:
-            end = buffer.find(b"\n", self._start)
-            if end < 0:
-                break
-            line = buffer[self._start : end]
-            if line.endswith(b"\r"):
-                line = line[:-1]  # bare LF is accepted too, like h11 (RFC 9112 section 2.2)
-            self._start = end + 1
-            result = self._line(line, end + 1)
-            if result is not None:
-                return self._finish(result)
-        # Incomplete line: enforce the limits now, before the line ending arrives.
-        pending = len(buffer) - self._start
-        # "+ 1": the CR of a CRLF may already be there.
-        if self._request_line is None:
-            if pending > self.max_line + 1:
-                return self._finish(self._line_too_long(pending))
-        elif pending > self.max_line + 1:
-            return self._finish(self._too_large(f"a header line longer than {self.max_line} bytes"))
-        if len(buffer) - self._head_start > self.max_head:
-            return self._finish(
-                self._too_large(f"a request head longer than {self.max_head} bytes")
-            )
-        if self._start == len(buffer) and self._request_line is None:
-            # Only empty lines so far: forget them instead of buffering them.
-            del buffer[:]
-            self._start = self._head_start = 0
-        return None
-
-    def _finish(self, result: Request | Violation) -> Request | Violation:
-        self._done = True
-        if isinstance(result, Request):
-            self.trailing = bytes(self._buffer[self._start :])
-        self._buffer = bytearray()
-        return result
-
-    def _line(self, line: bytearray, end: int) -> Request | Violation | None:
-        """Handle one complete line; ``end`` is the buffer offset just after it."""
-        if end - self._head_start > self.max_head:
-            return self._too_large(f"a request head longer than {self.max_head} bytes")
-        if self._request_line is None:
-            if not line:
-                self._head_start = end  # RFC 9112 section 2.2: ignore empty lines before it
-                return None
-            if len(line) > self.max_line:
-                return self._line_too_long(len(line))
-            return self._parse_request_line(line)
-        if not line:
-            method, target, version = self._request_line
-            raw = bytes(self._buffer[self._head_start : end])
-            return Request(method, target, version, Headers(self._headers), raw)
-        if len(line) > self.max_line:
-            return self._too_large(f"a header line longer than {self.max_line} bytes")
-        if len(self._headers) >= self.max_headers:
-            return self._too_large(f"more than {self.max_headers} header fields")
-        return self._parse_header_line(line)
-
-    def _parse_request_line(self, line: bytearray) -> Violation | None:
-        parts = line.split(b" ")
-        if (
-            len(parts) != 3
-            or not _TOKEN.fullmatch(parts[0])
-            or not _TARGET.fullmatch(parts[1])
-            or not _VERSION.fullmatch(parts[2])
-        ):
-            return _malformed(f"invalid request line {_quote_line(line)}")
-        method, target, version = (part.decode("ascii") for part in parts)
-        self._request_line = (method, target, version)
-        return None
-
-    def _parse_header_line(self, line: bytearray) -> Violation | None:
-        if line[0] in b" \t":
-            # RFC 9112 section 5.2: obs-fold must be rejected (or replaced) by a server.
-            return _malformed(f"obsolete line folding in header line {_quote_line(line)}")
-        name, colon, value = line.partition(b":")
-        if not colon:
-            return _malformed(f"header line without a colon {_quote_line(line)}")
-        if not _TOKEN.fullmatch(name):
-            # Covers whitespace before the colon (RFC 9112 section 5.1), an empty
-            # name and non-ASCII bytes in the name.
-            return _malformed(f"invalid header name in header line {_quote_line(line)}")
-        self._headers.append((name.decode("ascii"), value.decode("latin-1").strip(_OWS)))
-        return None
-
-    def _line_too_long(self, size: int) -> Violation:
-        return Violation(
-            "request-line-too-long",
-            f"request line of {size} bytes or more, over the limit of {self.max_line}",
-            "RFC 9112 section 3",  # a server answers an over-long request-target with 414
-            status=414,
-        )
-
-    def _too_large(self, what: str) -> Violation:
-        return Violation("headers-too-large", f"received {what}", "RFC 6585 section 5", status=431)
-
-
-def _malformed(detail: str) -> Violation:
-    return Violation("malformed-request", detail, "RFC 9112 section 2.2", status=400)
-
-
 # -- Checks a server makes ----------------------------------------------------------------
 
 
@@ -395,11 +51,19 @@ def _bad_request(kind: str, detail: str, status: int = 400) -> Violation:
     return Violation(kind, detail, _HANDSHAKE_RFC, status=status)
 
 
-def check_request(request: Request) -> list[Violation]:
-    """Check a request against the rules of RFC 6455 section 4.2.1.
+def check_request(
+    request: Request, *, port: int | None = None, tls: bool = False
+) -> list[Violation]:
+    """Check a request against the rules of RFC 6455 sections 4.1 and 4.2.1.
 
     Every broken rule gives its own `Violation` (status 400, or 426 for the
     version), so a test can see all of them at once.
+
+    Args:
+        request: The parsed request.
+        port: The port the server listens on; when given, the ``Host`` header
+            must carry it, or omit it only when it is the default port.
+        tls: Whether the connection is wss (default port 443) rather than ws (80).
 
     Returns:
         The violations, in the order of section 4.2.1; empty for a valid request.
@@ -410,7 +74,17 @@ def check_request(request: Request) -> list[Violation]:
         violations.append(
             _bad_request("method-not-get", f"method must be GET, got {request.method!r}")
         )
-    match = _VERSION.fullmatch(request.http_version.encode("ascii", "replace"))
+    if not _is_resource_target(request.target):
+        violations.append(
+            Violation(
+                "invalid-target",
+                f"request-target must be a resource name (origin-form, like '/chat?x=1', "
+                f"or an absolute http or https URI), got {request.target!r}",
+                _CLIENT_RFC,
+                status=400,
+            )
+        )
+    match = HTTP_VERSION.fullmatch(request.http_version.encode("ascii", "replace"))
     if match is None or (int(match[1]), int(match[2])) < (1, 1):
         violations.append(
             _bad_request(
@@ -418,8 +92,13 @@ def check_request(request: Request) -> list[Violation]:
                 f"HTTP version must be 1.1 or higher, got {request.http_version!r}",
             )
         )
-    if "Host" not in headers:
+    host = headers.get("Host")
+    if host is None:
         violations.append(_bad_request("missing-host", "no Host header"))
+    elif port is not None:
+        mismatch = _host_port_mismatch(host, port, 443 if tls else 80)
+        if mismatch is not None:
+            violations.append(Violation("host-port-mismatch", mismatch, _CLIENT_RFC, status=400))
     upgrade = headers.get_all("Upgrade")
     if not any(token.lower() == "websocket" for token in parse_tokens(upgrade)):
         violations.append(
@@ -454,6 +133,47 @@ def check_request(request: Request) -> list[Violation]:
             )
         )
     return violations
+
+
+def _is_resource_target(target: str) -> bool:
+    """Whether ``target`` names a resource as RFC 6455 section 4.1 item 2 allows.
+
+    That is origin-form (RFC 9112 section 3.2.1: an absolute path and optional
+    query), or an absolute http or https URI with a host (section 3.2.2, which a
+    server must accept). Asterisk-form (``*``), authority-form, a bare query
+    (``?``) and ws/wss URIs name no resource.
+    """
+    if target.startswith("/"):
+        return True
+    scheme, separator, rest = target.partition("://")
+    return bool(separator) and scheme.lower() in ("http", "https") and rest[:1] not in ("", "/")
+
+
+def _host_port_mismatch(host: str, port: int, default: int) -> str | None:
+    """Why ``host`` does not name the server's ``port``, or ``None`` when it does.
+
+    RFC 6455 section 4.1 item 4: Host is the host, plus ``:port`` when the port
+    is not the default (80 for ws, 443 for wss). Every client we know of
+    (browsers, websockets, aiohttp, Node's ws, Go's gorilla...) sends it so.
+    """
+    if host.startswith("["):  # IP-literal (RFC 3986 section 3.2.2): [::1]:8765
+        _, _, after = host.partition("]")
+        given = after[1:] if after.startswith(":") else None
+    else:
+        _, colon, given = host.rpartition(":")
+        given = given if colon else None
+    if not given:  # RFC 3986 section 3.2.3: an empty port means the default
+        if port == default:
+            return None
+        return (
+            f"Host {host!r} has no port, but the server listens on {port} "
+            f"(only the default port {default} may be left out)"
+        )
+    if given.isascii() and given.isdigit():
+        if int(given) == port:
+            return None
+        return f"Host {host!r} names port {int(given)}, but the server listens on {port}"
+    return f"Host {host!r} has an invalid port {given!r}; the server listens on {port}"
 
 
 def _is_valid_key(key: str) -> bool:

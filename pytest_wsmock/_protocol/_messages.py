@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from ._close import parse_close_payload
-from ._deflate import DecompressionTooLarge, DeflateError, PerMessageDeflate
-from ._frames import Opcode, RawFrame, opcode_name
+from ._deflate import DecompressionTooLarge, DeflateError, DeflateTrailingData, PerMessageDeflate
+from ._frames import Opcode, RawFrame, looks_like_http_request, opcode_name, quote_request_line
 from ._utf8 import Utf8Validator
 from ._violations import Violation
 
@@ -72,17 +72,26 @@ class PongEvent:
 
 @dataclass(frozen=True, slots=True)
 class CloseEvent:
-    """A close frame (RFC 6455 section 5.5.1).
+    """A close frame (RFC 6455 section 5.5.1), legal or not.
+
+    An invalid payload still gives a close event, so the I/O layer knows the
+    peer sent a close frame; `MessageAssembler` returns it right after the
+    `Violation`.
 
     Attributes:
-        code: The close code, or ``None`` when the payload was empty.
-        reason: The UTF-8 reason, possibly empty.
+        code: The close code as sent, even an invalid one, or ``None`` when the
+            payload had fewer than 2 bytes.
+        reason: The reason, decoded as UTF-8 (invalid bytes replaced by U+FFFD).
         payload: The payload as received.
+        valid: Whether the payload is legal (section 5.5.1 and 7.4): ``False``
+            for a 1-byte payload, a code that may not be sent, or a reason that
+            is not UTF-8.
     """
 
     code: int | None
     reason: str
     payload: bytes
+    valid: bool = True
 
 
 #: What `MessageAssembler.receive` returns.
@@ -145,7 +154,9 @@ class MessageAssembler:
 
         Returns:
             Zero or one event: a message (on its last fragment), a ping, pong or
-            close, or a `Violation` with its close code.
+            close, or a `Violation` with its close code; or, for a close frame
+            with an invalid payload, two: its `Violation`, then the `CloseEvent`
+            (``valid=False``).
         """
         if self._failed:
             return []
@@ -181,6 +192,18 @@ class MessageAssembler:
 
     def _check_frame(self, frame: RawFrame) -> Violation | None:
         """The checks that depend on one frame alone (sections 5.1, 5.2 and 5.5)."""
+        # Checked first: whatever else such a "frame" breaks, the client sent HTTP where
+        # only frames may follow the 101 (section 4.1), and saying so is what helps.
+        wire = frame.header + frame.wire_payload[:60]
+        if looks_like_http_request(wire):
+            return Violation(
+                "http-request-on-websocket",
+                f"the bytes where a frame should start look like an HTTP request: "
+                f"{quote_request_line(wire)} (decoded as {frame!r}); after the 101 "
+                "response only WebSocket frames may follow",
+                "RFC 6455 sections 5.1 and 5.2",
+                close_code=1002,
+            )
         if self.require_masked is not None and frame.masked != self.require_masked:
             if self.require_masked:
                 return _protocol_error(
@@ -235,7 +258,14 @@ class MessageAssembler:
             return [PongEvent(payload)]
         parsed = parse_close_payload(payload)
         if isinstance(parsed, Violation):
-            return self._fail(parsed)
+            # The peer did send a close frame, and its closing handshake has started
+            # (section 5.5.1) even though the payload is wrong: report both, so the frame
+            # is never mistaken for a missing close. The violation comes first: the
+            # answer is a 1002/1007 close (section 7.1.7), never an echo of a code that
+            # may not be sent, and the close event then completes that handshake.
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+            reason = payload[2:].decode("utf-8", "replace")
+            return [*self._fail(parsed), CloseEvent(code, reason, payload, valid=False)]
         return [CloseEvent(parsed[0], parsed[1], payload)]
 
     def _single_frame(self, frame: RawFrame) -> list[Event]:
@@ -264,6 +294,16 @@ class MessageAssembler:
                 )
             except DecompressionTooLarge:
                 return self._fail(self._too_big(None))
+            except DeflateTrailingData as exc:
+                # Not silently truncated: the message was not what the client meant.
+                return self._fail(
+                    Violation(
+                        "deflate-trailing-data",
+                        f"cannot inflate the message: {exc}",
+                        "RFC 7692 section 7.2.2",
+                        close_code=1007,
+                    )
+                )
             except DeflateError as exc:
                 return self._fail(
                     Violation(
@@ -310,7 +350,9 @@ class MessageAssembler:
             detail = f"message inflates to more than {self.max_message_size} bytes (the limit)"
         else:
             detail = f"message of {size} bytes or more, over the limit of {self.max_message_size}"
-        return Violation("message-too-big", detail, "RFC 6455 section 10.4", close_code=1009)
+        return Violation(
+            "message-too-big", detail, "RFC 6455 section 10.4", close_code=1009, limit=True
+        )
 
     def _invalid_utf8(self, position: int | None) -> Violation:
         where = "" if position is None else f" at byte {position}"

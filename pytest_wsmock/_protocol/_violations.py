@@ -23,6 +23,9 @@ class Violation:
         close_code: Close code a server sends for it (frame-level violations).
         status: HTTP status a server answers with (handshake violations).
         fatal: Whether the RFC says the connection must be failed.
+        limit: The server's own limit was exceeded (``frame-too-large``,
+            ``message-too-big``, ``headers-too-large``, ``request-line-too-long``):
+            the client broke no rule, so strict mode need not fail it.
     """
 
     kind: str
@@ -31,6 +34,7 @@ class Violation:
     close_code: int | None = None
     status: int | None = None
     fatal: bool = True
+    limit: bool = False
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail} ({self.rfc})"

@@ -26,6 +26,13 @@ def test_invalid_close_code(server: MockServer, code: int) -> None:
     conn = closed_connection(server)
     violation = assert_recorded(conn, "invalid-close-code", "RFC 6455 section 7.4.1")
     assert str(code) in violation.detail
+    # Still the client's close frame, with its raw code (Chromium echoes such codes).
+    assert conn.close is not None
+    assert (conn.close.client_sent, conn.close.client_code, conn.close.initiator) == (
+        True,
+        code,
+        Direction.CLIENT,
+    )
     assert_strict_fails(server, "invalid-close-code")
 
 
@@ -66,6 +73,8 @@ def test_close_payload_of_one_byte(server: MockServer) -> None:
         client.read_eof()
     conn = closed_connection(server)
     assert_recorded(conn, "close-payload-too-short", "RFC 6455 section 5.5.1")
+    assert conn.close is not None
+    assert (conn.close.client_sent, conn.close.client_code) == (True, None)
     assert_strict_fails(server, "close-payload-too-short")
 
 

@@ -26,7 +26,7 @@ def fail_connection(server: MockServer, act: Act) -> tuple[ServerFrame, bytes, C
 
 
 def assert_failed_by_server(
-    server: MockServer, act: Act, kind: str, rfc: str, code: int
+    server: MockServer, act: Act, kind: str, rfc: str, code: int, *, client_closed: bool = False
 ) -> Connection:
     """The whole contract of a fatal check: the close frame on the wire, the record, strict."""
     close, after, conn = fail_connection(server, act)
@@ -37,7 +37,9 @@ def assert_failed_by_server(
     assert violation.close_code == code
     info = conn.close
     assert info is not None
-    assert (info.initiator, info.server_code, info.client_sent) == (Direction.SERVER, code, False)
+    # A close frame that breaks a rule is still the client's close frame, and it came first.
+    first = Direction.CLIENT if client_closed else Direction.SERVER
+    assert (info.initiator, info.server_code, info.client_sent) == (first, code, client_closed)
     assert info.tcp_closed_by is Direction.SERVER
     assert_strict_fails(server, kind)
     return conn
@@ -74,10 +76,10 @@ def test_reserved_bits(server: MockServer, bit: str) -> None:
 def test_rsv1_on_control_frame_with_deflate(server: MockServer) -> None:
     """With permessage-deflate negotiated, RSV1 on a ping still breaks RFC 7692 section 6.1."""
     request = (
-        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
-    )
+    ) % server.port
     with RawClient.open(server.host, server.port, request) as client:
         response = client.read_response()
         assert response.header("Sec-WebSocket-Extensions") == "permessage-deflate"
@@ -158,7 +160,10 @@ def test_invalid_utf8_in_close_reason(server: MockServer) -> None:
         "invalid-close-reason",
         "RFC 6455 section 5.5.1",
         1007,
+        client_closed=True,
     )
+    assert conn.close is not None
+    assert conn.close.client_code == 1000
     assert "b'bye \\xff'" in conn.violations[0].detail
 
 

@@ -103,9 +103,9 @@ async def test_raw_handshake_over_anyio(ws_server):
     stream = await anyio.connect_tcp("127.0.0.1", ws_server.port)
     async with stream:
         await stream.send(
-            b"GET /raw HTTP/1.1\\r\\nHost: localhost\\r\\nUpgrade: websocket\\r\\n"
+            b"GET /raw HTTP/1.1\\r\\nHost: localhost:%d\\r\\nUpgrade: websocket\\r\\n"
             b"Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n"
-            b"Sec-WebSocket-Version: 13\\r\\n\\r\\n"
+            b"Sec-WebSocket-Version: 13\\r\\n\\r\\n" % ws_server.port
         )
         head = b""
         while b"\\r\\n\\r\\n" not in head:

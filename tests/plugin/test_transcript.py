@@ -77,7 +77,8 @@ def test_a_teardown_failure_gets_the_transcript_too(pytester: pytest.Pytester) -
             sock = socket.create_connection((ws_server.host, ws_server.port), timeout=5)
             key = base64.b64encode(os.urandom(16)).decode()
             sock.sendall((
-                f"GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n"
+                f"GET / HTTP/1.1\\r\\nHost: 127.0.0.1:{ws_server.port}\\r\\n"
+                f"Upgrade: websocket\\r\\n"
                 f"Connection: Upgrade\\r\\nSec-WebSocket-Key: {key}\\r\\n"
                 "Sec-WebSocket-Version: 13\\r\\n\\r\\n"
             ).encode())

@@ -11,6 +11,7 @@ from pytest_wsmock._protocol import (
     DecompressionTooLarge,
     DeflateError,
     DeflateParams,
+    DeflateTrailingData,
     ExtensionOffer,
     PerMessageDeflate,
     negotiate_deflate,
@@ -114,10 +115,41 @@ def test_negotiate_server_wishes() -> None:
     assert result == DeflateParams(True, True)
 
 
-def test_negotiate_client_no_context_takeover_offer_is_not_echoed() -> None:
-    """The client's own client_no_context_takeover is a hint; the server need not echo it."""
-    result = negotiate_deflate(offers("permessage-deflate; client_no_context_takeover"))
-    assert result == DeflateParams()
+def test_negotiate_echoes_the_client_no_context_takeover_offer() -> None:
+    """The client's client_no_context_takeover is kept in the answer (Go's gorilla requires it)."""
+    result = negotiate_deflate(
+        offers("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+    )
+    assert result == DeflateParams(server_no_context_takeover=True, client_no_context_takeover=True)
+    assert result.header_value() == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    )
+
+
+def test_negotiate_can_leave_out_the_client_no_context_takeover_offer() -> None:
+    """keep_client_no_context_takeover=False answers without it (a hint the server may ignore)."""
+    offer = offers("permessage-deflate; client_no_context_takeover")
+    assert negotiate_deflate(offer, keep_client_no_context_takeover=False) == DeflateParams()
+    assert negotiate_deflate(
+        offer, client_no_context_takeover=True, keep_client_no_context_takeover=False
+    ) == DeflateParams(client_no_context_takeover=True)
+
+
+def test_echoed_client_no_context_takeover_resets_the_decompressor() -> None:
+    """With client_no_context_takeover echoed, each client message is inflated afresh."""
+    params = negotiate_deflate(offers("permessage-deflate; client_no_context_takeover"))
+    assert params is not None
+    deflate = PerMessageDeflate(params)
+    # A compressor that (wrongly) keeps its context refers back into the first
+    # message; a decompressor that reset as agreed cannot resolve that.
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    message = b"repeat me " * 10
+    first, second = (
+        (compressor.compress(message) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4] for _ in range(2)
+    )
+    assert deflate.decompress(first, final=True) == message
+    with pytest.raises(DeflateError):
+        deflate.decompress(second, final=True)
 
 
 def test_negotiate_server_window_bits() -> None:
@@ -254,6 +286,38 @@ def test_decompress_corrupt_data() -> None:
         PerMessageDeflate(DeflateParams()).decompress(b"\xff\xff\xff\xff", final=True)
     assert issubclass(DeflateError, ValueError)
     assert issubclass(DecompressionTooLarge, ValueError)
+
+
+def final_block(data: bytes) -> bytes:
+    """Raw deflate ending with a block that has BFINAL set (RFC 7692 section 7.2.3.4)."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH)
+
+
+def test_decompress_message_ending_with_a_final_block() -> None:
+    """A message whose last block has BFINAL set inflates (the appended tail is ignored)."""
+    deflate = PerMessageDeflate(DeflateParams())
+    assert deflate.decompress(final_block(b"hello"), final=True) == b"hello"
+    assert deflate.decompress(client_compress(b"again"), final=True) == b"again"
+
+
+def test_decompress_data_after_the_final_block_in_one_fragment() -> None:
+    """Bytes after a BFINAL block in the same fragment raise DeflateTrailingData."""
+    deflate = PerMessageDeflate(DeflateParams())
+    with pytest.raises(DeflateTrailingData, match="3 bytes after the final"):
+        deflate.decompress(final_block(b"hello") + b"xyz", final=True)
+    assert issubclass(DeflateTrailingData, DeflateError)
+
+
+def test_decompress_data_after_the_final_block_in_a_later_fragment() -> None:
+    """Compressed data in a fragment after the one that ended the stream raises."""
+    deflate = PerMessageDeflate(DeflateParams())
+    assert deflate.decompress(final_block(b"hello"), final=False) == b"hello"
+    assert deflate.decompress(b"", final=False) == b""  # an empty fragment is fine
+    with pytest.raises(DeflateTrailingData):
+        deflate.decompress(client_compress(b" world"), final=True)
+    # The state was dropped: the next message inflates afresh.
+    assert deflate.decompress(client_compress(b"next"), final=True) == b"next"
 
 
 def test_params_are_kept() -> None:

@@ -426,3 +426,43 @@ def test_negotiated_response_is_accepted_by_both_clients() -> None:
         assert params.server_no_context_takeover == settings.get(
             "server_no_context_takeover", False
         )
+
+
+def test_both_no_context_takeover_offers_are_echoed_and_used() -> None:
+    """Both clients' offer of both no_context_takeover flags is answered with both, and works."""
+    factory = ClientPerMessageDeflateFactory(
+        server_no_context_takeover=True, client_no_context_takeover=True
+    )
+    offer = "; ".join(
+        ["permessage-deflate"]
+        + [
+            name if value is None else f"{name}={value}"
+            for name, value in factory.get_request_params()
+        ]
+    )
+    params = negotiate_deflate(parse_extensions([offer]))
+    assert params is not None
+    assert params.header_value() == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    )
+    (response,) = parse_extensions([params.header_value()])
+    extension = factory.process_response_params(list(response.params), [])
+    wire = b"".join(
+        WsFrame(WsOpcode.BINARY, as_bytes(message)).serialize(mask=True, extensions=[extension])
+        for message in MESSAGES
+    )
+    events = our_events(wire, require_masked=True, deflate=PerMessageDeflate(params))
+    assert [e.data for e in events if isinstance(e, MessageEvent)] == [
+        as_bytes(message) for message in MESSAGES
+    ]
+    wsproto_extension = WsprotoDeflate(
+        client_no_context_takeover=True, server_no_context_takeover=True
+    )
+    wsproto_offer = wsproto_extension.offer()
+    assert isinstance(wsproto_offer, str)
+    wsproto_params = negotiate_deflate(parse_extensions([f"permessage-deflate; {wsproto_offer}"]))
+    assert wsproto_params is not None  # wsproto also offers its window bits
+    assert wsproto_params.server_no_context_takeover
+    assert wsproto_params.client_no_context_takeover
+    wsproto_extension.finalize(wsproto_params.header_value())
+    assert wsproto_extension.enabled()

@@ -120,6 +120,44 @@ def test_close_events() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("payload", "code", "reason", "kind", "close_code"),
+    [
+        pytest.param(b"\x00\x00", 0, "", "invalid-close-code", 1002, id="code-0"),
+        pytest.param(b"\x03\xe7", 999, "", "invalid-close-code", 1002, id="code-999"),
+        pytest.param(b"\x03\xecx", 1004, "x", "invalid-close-code", 1002, id="code-1004"),
+        pytest.param(b"\x03\xed", 1005, "", "invalid-close-code", 1002, id="code-1005"),
+        pytest.param(b"\x03\xee", 1006, "", "invalid-close-code", 1002, id="code-1006"),
+        pytest.param(b"\x03\xf7", 1015, "", "invalid-close-code", 1002, id="code-1015"),
+        pytest.param(b"\x13\x88", 5000, "", "invalid-close-code", 1002, id="code-5000"),
+        pytest.param(b"\x03", None, "", "close-payload-too-short", 1002, id="one-byte"),
+        pytest.param(
+            b"\x03\xe8a\xffb", 1000, "a\ufffdb", "invalid-close-reason", 1007, id="bad-utf8"
+        ),
+    ],
+)
+def test_invalid_close_frame_still_gives_a_close_event(
+    payload: bytes, code: int | None, reason: str, kind: str, close_code: int
+) -> None:
+    """An invalid close payload gives its Violation, then a CloseEvent (valid=False, raw code)."""
+    assembler = MessageAssembler()
+    events = assembler.receive(frame(8, payload))
+    assert events[1] == CloseEvent(code, reason, payload, valid=False)
+    violation = events[0]
+    assert isinstance(violation, Violation)
+    assert (violation.kind, violation.close_code) == (kind, close_code)
+    assert len(events) == 2
+    assert assembler.failed
+
+
+def test_valid_close_event_is_valid() -> None:
+    """A legal close payload gives a CloseEvent with valid=True and nothing else."""
+    (event,) = MessageAssembler().receive(frame(8, b"\x0f\xa0ok"))
+    assert event == CloseEvent(4000, "ok", b"\x0f\xa0ok")
+    assert isinstance(event, CloseEvent)
+    assert event.valid
+
+
 def test_require_masked_modes() -> None:
     """Masking is required, forbidden, or not checked."""
     assert isinstance(
@@ -197,8 +235,8 @@ def test_violations(
     """Each rule of RFC 6455 sections 5.1-5.8 gives its violation and close code, then fails."""
     assembler = MessageAssembler(**options)  # type: ignore[arg-type]
     events = feed(assembler, *frames)
-    violation = events[-1]
-    assert isinstance(violation, Violation)
+    # An invalid close frame also gives its CloseEvent, after the violation.
+    violation = next(event for event in reversed(events) if isinstance(event, Violation))
     assert (violation.kind, violation.close_code, violation.fatal) == (kind, close_code, True)
     assert violation.rfc.startswith("RFC ")
     assert assembler.failed
@@ -333,3 +371,32 @@ def test_invalid_utf8_after_decompression() -> None:
     assembler = MessageAssembler(deflate=PerMessageDeflate(DeflateParams()))
     violation = only_violation(assembler.receive(frame(1, client_compress(b"\xff"), rsv1=True)))
     assert (violation.kind, violation.close_code) == ("invalid-utf8", 1007)
+
+
+def final_block(data: bytes) -> bytes:
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FINISH)
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        pytest.param(
+            [
+                frame(1, final_block(b"first"), fin=False, rsv1=True),
+                frame(0, client_compress(b"x")),
+            ],
+            id="in-a-continuation",
+        ),
+        pytest.param([frame(1, final_block(b"first") + b"garbage", rsv1=True)], id="same-frame"),
+    ],
+)
+def test_data_after_the_final_deflate_block_fails_the_message(frames: list[RawFrame]) -> None:
+    """Compressed data after a BFINAL block is a 1007 deflate-trailing-data violation."""
+    assembler = MessageAssembler(deflate=PerMessageDeflate(DeflateParams()))
+    events = feed(assembler, *frames)
+    assert not any(isinstance(event, MessageEvent) for event in events)
+    violation = only_violation(events)
+    assert (violation.kind, violation.close_code) == ("deflate-trailing-data", 1007)
+    assert violation.rfc == "RFC 7692 section 7.2.2"
+    assert assembler.failed

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_wsmock._protocol import (
+    CloseEvent,
     Event,
     FrameDecoder,
     MessageAssembler,
@@ -18,6 +19,7 @@ from pytest_wsmock._protocol import (
     Violation,
     apply_mask,
     encode_frame,
+    parse_close_payload,
 )
 
 MODEST = settings(max_examples=150, deadline=None)
@@ -140,3 +142,41 @@ def test_apply_mask_large_inputs(size: int, key: bytes) -> None:
     """Inputs around and above the strided-translate threshold match the naive loop."""
     data = bytes(range(256)) * (size // 256) + bytes(size % 256)
     assert apply_mask(data, key) == naive_mask(data, key)
+
+
+@MODEST
+@given(
+    payload=st.one_of(
+        st.binary(max_size=125), st.integers(0, 0xFFFF).map(lambda c: c.to_bytes(2, "big"))
+    )
+)
+def test_every_close_frame_gives_exactly_one_close_event(payload: bytes) -> None:
+    """Any close payload gives one CloseEvent with its raw payload, valid unless a Violation."""
+    (raw,) = FrameDecoder().feed(encode_frame(8, payload))
+    assert isinstance(raw, RawFrame)
+    events = MessageAssembler(require_masked=None).receive(raw)
+    close = events[-1]
+    assert isinstance(close, CloseEvent)
+    assert close.payload == payload
+    if len(payload) >= 2:
+        assert close.code == int.from_bytes(payload[:2], "big")
+    violations = [event for event in events[:-1] if isinstance(event, Violation)]
+    assert len(events) == 1 + len(violations)
+    assert close.valid == (not violations)
+    assert close.valid == (not isinstance(parse_close_payload(payload), Violation))
+
+
+@MODEST
+@given(spec=frames(), cut=st.integers(min_value=0, max_value=10**6))
+def test_a_frame_cut_anywhere_is_described(spec: dict[str, object], cut: int) -> None:
+    """A frame cut short leaves all its bytes buffered and described; a whole frame leaves none."""
+    wire = encode_frame(**spec)  # type: ignore[arg-type]
+    cut %= len(wire) + 1
+    decoder = FrameDecoder()
+    decoder.feed(wire[:cut])
+    held = cut if cut < len(wire) else 0
+    assert decoder.buffered == held
+    description = decoder.describe_pending()
+    assert (description is None) == (held == 0)
+    if description is not None and cut >= 2:
+        assert description.startswith(f"{cut} of ")
