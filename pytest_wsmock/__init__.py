@@ -15,7 +15,8 @@ from ._factory import ServerFactory
 from ._faults import TRANSPORT_FAULTS, Fault
 from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import echo, silent
-from ._handshakes import AUTO, HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS, WRONG, Handshake
+from ._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
+from ._handshakes import AUTO, WRONG, Handshake
 from ._live import Connection
 from ._options import TLS_FAULTS, ServerOptions
 from ._protocol import (

@@ -16,75 +16,40 @@ blocked write after ``close_timeout``, and the server's teardown cancels everyth
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import ssl
 import struct
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Sequence
+from typing import Any
 
 import anyio
 from anyio.abc import ByteStream, SocketAttribute
 
+from ._actions import Handler, Host
 from ._connection import ConnectionRecord
 from ._errors import ConfigError, ConnectionClosed, WaitTimeout
 from ._handlers import InlineHandler
 from ._handshakes import Handshake
-from ._inbox import Inbox
 from ._opening import open_connection
-from ._options import ServerOptions
-from ._pings import PingTracker
 from ._protocol import (
     Action,
-    CloseEvent,
-    ConnectionState,
-    FrameDecoder,
-    MessageAssembler,
-    MessageEvent,
     Opcode,
     Outcome,
-    PerMessageDeflate,
-    PingEvent,
-    PongEvent,
     State,
     StateEvent,
-    Violation,
     build_close_payload,
     opcode_name,
 )
-from ._records import CloseInfo, Direction, Frame, Message
+from ._reading import Reader
+from ._records import Direction, Frame, Message
 from ._script import run_script
 from ._steps import Step
 from ._websocket import OutFrame, WebSocket
 
-Handler = Callable[[WebSocket], Awaitable[Any]]
-
-RECEIVE_SIZE = 65536
+__all__ = ["Engine", "Handler", "Host", "split_payload"]
 
 
-class Host(Protocol):
-    """What the engine needs from the server above it (the server implements it)."""
-
-    @property
-    def options(self) -> ServerOptions: ...
-
-    @property
-    def url(self) -> str: ...
-
-    def tls_context(self) -> ssl.SSLContext: ...
-
-    def error(self, where: str, exc: BaseException) -> None: ...
-
-    def release_event(self, label: str) -> anyio.Event: ...
-
-
-def client_rule(kind: str, detail: str, rfc: str) -> Violation:
-    """A rule the client broke that the server records without failing the connection."""
-    return Violation(kind, detail, rfc, close_code=None, status=None, fatal=False)
-
-
-class Engine:
+class Engine(Reader):
     """One connection's engine; it is also the `Link` its :class:`WebSocket` acts through."""
 
     def __init__(
@@ -97,62 +62,8 @@ class Engine:
         handler: Handler | None = None,
         steps: tuple[Step, ...] | None = None,
     ) -> None:
-        self.host = host
-        self.options = host.options
-        self.socket_stream = stream
-        self.stream = stream
-        self.record = record
-        self.outcome = outcome
-        self.handler = handler
-        self.steps = steps
-        self.machine = ConnectionState()
-        self.deflate: PerMessageDeflate | None = None
-        # fast_acquire: no trip through the event loop when the lock is free (nearly always).
-        self.write_lock = anyio.Lock(fast_acquire=True)
-        # The client's messages, and its pings and pongs, for handlers and scripts.
-        self.inbox: Inbox[Message] = Inbox()
-        self.controls: Inbox[Frame] = Inbox()
-        self.pings = PingTracker()
-        self.inline: InlineHandler | None = None
+        super().__init__(host, stream, record, outcome=outcome, handler=handler, steps=steps)
         self.websocket = WebSocket(self)
-        self.reading_allowed = anyio.Event()
-        self.reading_allowed.set()
-        self.task_group: anyio.abc.TaskGroup | None = None
-        # Bytes read but not parsed (see finish): every byte is accounted for in the record.
-        self.unparsed = 0
-        # Whether the client's FIN was already waiting when we answered its close frame.
-        self.fin_seen: bool | None = None
-        # The close code and reason that answer a client close frame that broke a rule.
-        self.reply: tuple[int, str] | None = None
-        self.read_scope = anyio.CancelScope()
-        # Whether the read deadline in force is violation_grace's (else close_timeout's).
-        self.grace_deadline = False
-        self.reader_done = anyio.Event()
-
-    # -- Link: what the WebSocket reads ---------------------------------------------------------
-
-    @property
-    def default_timeout(self) -> float:
-        return self.options.timeout
-
-    @property
-    def compression(self) -> bool:
-        return self.deflate is not None
-
-    @property
-    def client_close(self) -> tuple[int | None, str] | None:
-        return self.machine.client_close
-
-    @property
-    def is_open(self) -> bool:
-        return self.machine.open
-
-    @property
-    def excused(self) -> bool:
-        return self.machine.excused
-
-    def note(self, text: str) -> None:
-        self.record.note(text)
 
     # -- the whole life -------------------------------------------------------------------------
 
@@ -190,132 +101,6 @@ class Engine:
             await self.close(1011, "handler error")
             return
         await self.close(1000, "")
-
-    def finish(self) -> None:
-        """Write how the connection ended: the record is final."""
-        violation = self.pings.unanswered()
-        if violation is not None:
-            self.record.violation(violation)
-        if self.unparsed:
-            self.note(
-                f"{self.unparsed} byte(s) the client sent were read but not parsed (after a "
-                f"framing error, a rejected handshake, or an outcome that answers nothing)"
-            )
-        self.inbox.close()
-        self.controls.close()
-        m = self.machine
-        client = m.client_close or (None, "")
-        server = m.server_close or (None, "")
-        self.record.finish(
-            CloseInfo(
-                initiator=m.initiator,
-                client_sent=m.client_close is not None,
-                client_code=client[0],
-                client_reason=client[1],
-                server_sent=m.server_close is not None,
-                server_code=server[0],
-                server_reason=server[1],
-                tcp_closed_by=m.tcp_closed_by or Direction.SERVER,
-                tcp_end="rst" if m.tcp_rst else "fin",
-            )
-        )
-
-    # -- carrying out the state machine's actions -----------------------------------------------
-
-    async def act(self, outcome: Outcome) -> None:
-        """Do what the state machine decided, in order."""
-        for action in outcome.held:
-            self._note_held(action)
-        for action in outcome.actions:
-            if action is Action.STOP_INPUT:
-                self.inbox.close()
-                self.controls.close()
-            elif action is Action.REPLY_CLOSE:
-                # RFC 6455 section 5.5.1: answer with a close frame, echoing the status code.
-                code = self.machine.client_close[0] if self.machine.client_close else None
-                reason = ""
-                if self.reply is not None:
-                    # The client's close frame broke a rule: answer with the rule's code
-                    # rather than echo an invalid one (RFC 6455 section 7.1.7).
-                    code, reason = self.reply
-                payload = build_close_payload(code, reason)
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
-            elif action is Action.SHUTDOWN:
-                await self._shutdown()
-            elif action is Action.DEADLINE:
-                self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
-                self.grace_deadline = False
-            elif action is Action.GRACE:
-                self.end_after_grace()
-            elif action is Action.ABORT:
-                await self._close_socket()
-            elif action is Action.CHECK_CLOSING:
-                self._check_closing(outcome.before)
-            elif action is Action.NO_CLOSE_REPLY:
-                self.record.violation(
-                    client_rule(
-                        "no-close-reply",
-                        f"the client did not answer the server's close frame within "
-                        f"{self.options.close_timeout} s (close_timeout)",
-                        "RFC 6455 section 5.5.1",
-                    )
-                )
-
-    def _note_held(self, action: Action) -> None:
-        if action is Action.REPLY_CLOSE:
-            self.note("fault no-close-reply: took the client's close frame, answered nothing")
-        elif action is Action.SHUTDOWN:
-            self.note("fault close-frame-only: got the client's close frame, kept TCP open")
-
-    def _check_closing(self, before: State) -> None:
-        """The client ended TCP without the closing handshake (RFC 6455 sections 5.5.1 and
-        7.1.1): the peer sees an abnormal closure (1006)."""
-        if self.machine.client_close is not None:
-            return
-        how = "RST" if self.machine.tcp_rst else "FIN"
-        if before is State.OPEN:
-            detail = f"the client closed TCP ({how}) without sending a close frame"
-        else:
-            detail = f"the client closed TCP ({how}) instead of answering the server's close frame"
-        self.record.violation(
-            client_rule("no-closing-handshake", detail, "RFC 6455 sections 5.5.1 and 7.1.1")
-        )
-
-    async def _shutdown(self) -> None:
-        """Send our FIN after every queued byte; the reader runs on until the client's FIN."""
-        fin_first = self.fin_seen if self.fin_seen is not None else self.peer_fin_pending()
-        self.machine.server_fin_sent(client_fin_first=fin_first)
-        with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            # On the TCP stream, under TLS too: TLS 1.2 streams refuse send_eof, and we do not
-            # send close_notify (clients are told so by standard_compatible=False).
-            await self.socket_stream.send_eof()
-
-    def peer_fin_pending(self) -> bool:
-        """Whether the client has closed its side: a non-blocking peek that reads end of file.
-
-        Under TLS a closing client sends close_notify before its FIN, so after its close frame
-        any pending bytes mean the same thing.
-        """
-        try:
-            fileno = self.socket_stream.extra(SocketAttribute.raw_socket).fileno()
-            # asyncio wraps its sockets in a TransportSocket that cannot recv(): peek through
-            # a duplicate of the descriptor.
-            with socket.socket(fileno=os.dup(fileno)) as peek:
-                pending = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-            return pending == b"" or (self.machine.client_close is not None and self.options.tls)
-        except (OSError, anyio.TypedAttributeLookupError):
-            return False  # nothing to read yet (BlockingIOError), or reset, or no socket
-
-    async def _close_socket(self) -> None:
-        self.read_scope.cancel()
-        self.inbox.close()
-        self.controls.close()
-        with (
-            anyio.CancelScope(shield=True),
-            contextlib.suppress(OSError, anyio.BrokenResourceError),
-        ):
-            await self.stream.aclose()
 
     # -- Transport: what faults do -------------------------------------------------------------
 
@@ -372,15 +157,6 @@ class Engine:
             self.machine.write_chunks = chunks
         if split_interval is not None:
             self.machine.split_interval = split_interval
-
-    def end_after_grace(self) -> None:
-        """After a deliberate violation: give the client ``violation_grace`` seconds to fail the
-        connection (or answer), then close TCP, since some clients never do (CLIENTS.md)."""
-        if self.machine.state in (State.OPEN, State.CLOSE_SENT):
-            deadline = anyio.current_time() + self.options.violation_grace
-            if deadline < self.read_scope.deadline:
-                self.read_scope.deadline = deadline
-                self.grace_deadline = True
 
     async def wait_for_release(self, label: str) -> None:
         await self.host.release_event(label).wait()
@@ -569,208 +345,6 @@ class Engine:
         await self.reader_done.wait()
 
     # -- reading ---------------------------------------------------------------------------------
-
-    async def _read_frames(self, trailing: bytes) -> None:
-        decoder = FrameDecoder(max_frame_size=self.options.max_message_size)
-        assembler = MessageAssembler(
-            require_masked=True,
-            max_message_size=self.options.max_message_size,
-            deflate=self.deflate,
-        )
-        data = trailing
-        try:
-            with self.read_scope:
-                while True:
-                    if data:
-                        await self._on_data(data, decoder, assembler)
-                    if self.machine.ended:
-                        return
-                    if not self.reading_allowed.is_set():
-                        await self.reading_allowed.wait()
-                    try:
-                        data = await self._receive_idle_bounded()
-                    except anyio.EndOfStream:
-                        self._note_pending(decoder)
-                        await self.act(self.machine.client_ended_tcp(reset=False))
-                        return
-                    except anyio.BrokenResourceError:
-                        self._note_pending(decoder)
-                        await self.act(self.machine.client_ended_tcp(reset=True))
-                        return
-                    except ssl.SSLError as exc:
-                        await self.tls_failed(exc)
-                        return
-                    except anyio.ClosedResourceError:
-                        # We closed the stream ourselves (a fault, a deadline) while this task
-                        # was reading: on trio that ends the read before the cancellation does.
-                        return
-            if self.read_scope.cancelled_caught and not self.machine.ended:
-                self._note_timeout()
-                await self.act(self.machine.handle(StateEvent.TIMEOUT))
-        finally:
-            self.reader_done.set()
-
-    def _note_pending(self, decoder: FrameDecoder) -> None:
-        """Bytes of an unfinished frame when the stream ended: noted, so no byte the client
-        sent goes unaccounted for."""
-        pending = decoder.describe_pending()
-        if pending is not None and not decoder.failed:
-            self.note(f"the stream ended in the middle of a frame: {pending} were read")
-
-    def _note_timeout(self) -> None:
-        state = self.machine.state
-        timeout = self.options.close_timeout
-        if self.grace_deadline:
-            self.note(
-                f"the server closed TCP {self.options.violation_grace} s after a deliberate "
-                f"violation (violation_grace)"
-            )
-        elif state is State.CLOSE_SENT:
-            self.note(
-                f"the client did not answer the server's close frame within {timeout} s "
-                f"(close_timeout); the server closed TCP"
-            )
-        elif state is State.OPEN:
-            self.note(
-                f"the server closed TCP {self.options.violation_grace} s after a deliberate "
-                f"violation (violation_grace)"
-            )
-        elif state is State.DRAINING:
-            self.note(
-                f"the client did not close TCP within {timeout} s (close_timeout) after the "
-                f"server's FIN; the server closed the socket"
-            )
-
-    async def tls_failed(self, exc: ssl.SSLError) -> None:
-        """A TLS alert or bad record from the client ends the connection like a TCP close.
-
-        After our FIN (we send no close_notify) some TLS clients answer with an alert; that is
-        the client closing, not a failure."""
-        if self.machine.state is State.DRAINING:
-            await self.act(self.machine.client_ended_tcp(reset=False))
-            return
-        self.note(f"TLS error while reading: {exc}")
-        await self.act(self.machine.client_ended_tcp(reset=True))
-
-    async def _receive_idle_bounded(self) -> bytes:
-        """The next bytes from the client; with ``idle_timeout``, a client that sends nothing
-        for that long gets close 1001 (the reader's wait ends there)."""
-        idle = self.options.idle_timeout
-        if idle is None or not self.machine.open:
-            return await self.stream.receive(RECEIVE_SIZE)
-        with anyio.move_on_after(idle):
-            return await self.stream.receive(RECEIVE_SIZE)
-        self.note(f"idle_timeout: the client sent nothing for {idle} s; the server closed")
-        with contextlib.suppress(ConnectionClosed):
-            await self.send_frames(
-                [OutFrame(Opcode.CLOSE, build_close_payload(1001, "idle timeout"))]
-            )
-        return await self.stream.receive(RECEIVE_SIZE)
-
-    async def _on_data(
-        self, data: bytes, decoder: FrameDecoder, assembler: MessageAssembler
-    ) -> None:
-        if decoder.failed:
-            # After a fatal framing error nothing can be parsed any more (where would the next
-            # frame start?): the bytes are counted, and the count is noted at the end.
-            self.unparsed += len(data)
-            return
-        for item in decoder.feed(data):
-            if isinstance(item, Violation):
-                await self.client_violation(item)
-                continue
-            frame = Frame(
-                Direction.CLIENT,
-                item.opcode,
-                item.fin,
-                item.rsv1,
-                item.rsv2,
-                item.rsv3,
-                item.masked,
-                item.mask_key,
-                item.payload,
-                item.header,
-                time.monotonic(),
-            )
-            self.record.record_frame(frame)
-            if self.machine.client_close is not None:
-                self.record.violation(
-                    client_rule(
-                        "data-after-close",
-                        f"the client sent a {frame.opcode_name} frame after its close frame",
-                        "RFC 6455 section 5.5.1",
-                    )
-                )
-                continue
-            events = assembler.receive(item)
-            bad_close = next((e for e in events if isinstance(e, CloseEvent) and not e.valid), None)
-            if bad_close is not None:
-                # A close frame with an invalid payload is still the client's close frame:
-                # recorded with its raw code, and answered with the violation's code.
-                for event in events:
-                    if isinstance(event, Violation):
-                        self.record.violation(event)
-                        self.reply = (event.close_code or 1002, event.kind[:100])
-                await self._on_client_close(bad_close)
-                continue
-            for event in events:
-                await self._on_event(event, frame)
-
-    async def _on_event(self, event: object, frame: Frame) -> None:
-        if isinstance(event, MessageEvent):
-            message = Message(
-                Direction.CLIENT,
-                event.opcode,
-                event.data,
-                event.compressed,
-                event.frames,
-                frame.time,
-            )
-            self.record.record_message(message)
-            if self.inline is not None:
-                if self.machine.open:
-                    with contextlib.suppress(ConnectionClosed):
-                        await self.inline.on_message(self.websocket, message)
-            elif self.handler is not None or self.steps is not None:
-                self.inbox.put(message)  # ignored once the inbox is closed
-        elif isinstance(event, PingEvent):
-            self.record.record_ping(event.payload)
-            self._to_handler(frame)
-            if self.machine.may_send():
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send_frames([OutFrame(Opcode.PONG, event.payload)])
-        elif isinstance(event, PongEvent):
-            self.record.record_pong(event.payload)
-            self.pings.pong(event.payload)
-            self._to_handler(frame)
-        elif isinstance(event, CloseEvent):
-            await self._on_client_close(event)
-        elif isinstance(event, Violation):
-            await self.client_violation(event)
-
-    def _to_handler(self, frame: Frame) -> None:
-        if (self.handler is not None or self.steps is not None) and self.machine.open:
-            self.controls.put(frame)
-
-    async def _on_client_close(self, event: CloseEvent) -> None:
-        # Look before answering: a FIN already here was sent before the client could have
-        # seen our close frame (httpx-ws does that); one that comes later is fair play.
-        self.fin_seen = self.peer_fin_pending() if self.machine.client_close is None else None
-        await self.act(self.machine.receive_close(event.code, event.reason))
-
-    async def client_violation(self, violation: Violation) -> None:
-        self.record.violation(violation)
-        if not violation.fatal or not self.machine.may_send(close=True):
-            return
-        # RFC 6455 section 7.1.7: fail the connection, with the close code the rule names.
-        if self.machine.server_close is None:
-            payload = build_close_payload(violation.close_code or 1002, violation.kind[:100])
-            with contextlib.suppress(ConnectionClosed):
-                await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
-        if not self.machine.ended and self.machine.state is not State.DRAINING:
-            # Failing the connection does not wait for the client's close frame.
-            self.fin_seen = None
-            await self.act(self.machine.handle(StateEvent.HALF_CLOSE))
 
 
 def split_payload(payload: bytes, sizes: Sequence[int]) -> list[bytes]:

@@ -2,89 +2,30 @@
 
 A :class:`Handshake` is data. It says what to write (status line, headers, body), when and how
 (delay, trickle) or what to do instead (close, reset, garbage, never answer). The connection
-driver carries it out; :meth:`Handshake.render` turns it into the response for one request.
+engine carries it out; :meth:`Handshake.render` turns it into the response for one request.
+The fields, refinements and rendering are in ``_handshake_base.py``; the named constructors and
+the catalogues are here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from ._errors import ConfigError
-from ._protocol import Headers, Request, accept_key, reason_phrase
+from ._handshake_base import AUTO, WRONG, Auto, HandshakeBase, Rendered, header_items
+from ._protocol import reason_phrase
 
-
-class Auto(enum.Enum):
-    """Marker for "what a correct server would write here"."""
-
-    #: let the server choose, as a correct server would
-    AUTO = "auto"
-
-    def __repr__(self) -> str:
-        return "AUTO"
-
-
-#: Let the server choose (the correct value): the default of most :class:`Handshake` fields.
-AUTO = Auto.AUTO
-
-
-class _Wrong(enum.Enum):
-    WRONG = "wrong"
-
-    def __repr__(self) -> str:
-        return "WRONG"
-
-
-#: A plausible but wrong ``Sec-WebSocket-Accept``: valid base64 of 20 bytes, for another key.
-WRONG = _Wrong.WRONG
-
-#: What the server does instead of, or on top of, writing a response.
-Action = Literal[
-    "respond",
-    "never-respond",
-    "close-after-request",
-    "reset-after-request",
-    "close-before-request",
-    "garbage",
+__all__ = [
+    "AUTO",
+    "WRONG",
+    "Handshake",
+    "Rendered",
+    "check_outcomes",
 ]
 
-#: The headers a correct 101 response carries, which `with_headers` may override.
-_HeaderItems = tuple[tuple[str, str], ...]
 
-
-def _header_items(
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None, more: Mapping[str, str]
-) -> _HeaderItems:
-    items: list[tuple[str, str]] = []
-    if isinstance(headers, Mapping):
-        items += headers.items()
-    elif headers is not None:
-        items += headers
-    items += more.items()
-    for name, value in items:
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise ConfigError(f"headers must be str names and str values, got {name!r}: {value!r}")
-    return tuple(items)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A response ready to write, and what the server should assume was negotiated."""
-
-    status: int
-    reason: str
-    headers: Headers
-    body: bytes
-    http_version: str
-    subprotocol: str | None
-    extensions: str | None
-
-
-@dataclass(frozen=True)
-class Handshake:
+class Handshake(HandshakeBase):
     """How the server answers one opening handshake.
 
     Build one with a named constructor (``Handshake.accept()``, ``Handshake.wrong_accept()``,
@@ -130,79 +71,6 @@ class Handshake:
             ``403 Forbidden`` instead (:attr:`Connection.origin_allowed` records the verdict).
     """
 
-    id: str = "accept"
-    description: str = "a correct 101 Switching Protocols"
-    rfc: str = ""
-    subprotocols_offered: bool | None = None
-    status: int = 101
-    reason: str | None = None
-    http_version: str = "HTTP/1.1"
-    upgrade: str | None = "websocket"
-    connection: str | None = "Upgrade"
-    accept_header: str | Auto | _Wrong | None = AUTO
-    accept_twice: bool = False
-    subprotocol: str | tuple[str | Auto, ...] | Auto | None = AUTO
-    extensions: str | Auto | None = AUTO
-    headers: _HeaderItems = ()
-    body: bytes = b""
-    delay: float = 0.0
-    chunk_size: int | None = None
-    chunk_interval: float = 0.0
-    truncate_at: int | None = None
-    action: Action = "respond"
-    garbage: bytes = b""
-    allowed_origins: tuple[str, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.status, int) or not 100 <= self.status <= 999:
-            raise ConfigError(f"Handshake status must be a 3-digit int, got {self.status!r}")
-        if self.delay < 0 or self.chunk_interval < 0:
-            raise ConfigError("Handshake delay and chunk_interval must not be negative")
-        if self.chunk_size is not None and self.chunk_size < 1:
-            raise ConfigError(f"Handshake chunk_size must be at least 1, got {self.chunk_size}")
-        if self.truncate_at is not None and self.truncate_at < 0:
-            raise ConfigError(f"Handshake truncate_at must be >= 0, got {self.truncate_at}")
-
-    def __repr__(self) -> str:
-        return f"Handshake.{self.id}"
-
-    @property
-    def accepts(self) -> bool:
-        """Whether the server writes a 101 and then treats the connection as open."""
-        return self.action == "respond" and self.status == 101 and self.truncate_at is None
-
-    def is_correct_for(self, request: Request) -> bool:
-        """Whether this answer to ``request`` is one a compliant client must accept.
-
-        Strict mode holds the client to the closing handshake only then: after a broken
-        answer, a compliant client fails the connection by dropping TCP.
-        """
-        standard = {
-            "upgrade",
-            "connection",
-            "sec-websocket-accept",
-            "sec-websocket-protocol",
-            "sec-websocket-extensions",
-        }
-        if (
-            not self.accepts
-            or self.action != "respond"
-            or self.http_version != "HTTP/1.1"
-            or self.upgrade != "websocket"
-            or self.connection != "Upgrade"
-            or self.accept_header is not AUTO
-            or self.accept_twice
-            or self.extensions not in (AUTO, None)
-            or any(name.lower() in standard for name, _ in self.headers)
-        ):
-            return False
-        if self.subprotocol is AUTO:
-            return True
-        if self.subprotocol is None:
-            # RFC 6455 allows it; WHATWG clients fail the connection (missing-subprotocol).
-            return not request.subprotocols
-        return isinstance(self.subprotocol, str) and self.subprotocol in request.subprotocols
-
     # -- named constructors: correct answers --------------------------------------------
 
     @classmethod
@@ -227,7 +95,7 @@ class Handshake:
         return cls(
             subprotocol=subprotocol,
             extensions=extensions,
-            headers=_header_items(headers, {}),
+            headers=header_items(headers, {}),
             reason=reason,
         )
 
@@ -288,7 +156,7 @@ class Handshake:
             accept_header=None,
             subprotocol=None,
             extensions=None,
-            headers=(("Content-Type", "text/plain; charset=utf-8"), *_header_items(headers, {})),
+            headers=(("Content-Type", "text/plain; charset=utf-8"), *header_items(headers, {})),
             body=data,
         )
 
@@ -581,174 +449,6 @@ class Handshake:
             truncate_at=size,
         )
 
-    # -- refinements ----------------------------------------------------------------------
-
-    def with_headers(
-        self,
-        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
-        **more: str,
-    ) -> Handshake:
-        """The same answer with extra (or overriding) headers. Keyword names use ``_`` for
-        ``-``: ``with_headers(x_trace="1")`` writes ``x-trace: 1``."""
-        added = _header_items(headers, {k.replace("_", "-"): v for k, v in more.items()})
-        return dataclasses.replace(self, headers=self.headers + added)
-
-    def delayed(self, seconds: float) -> Handshake:
-        """The same answer, written ``seconds`` after the request was read."""
-        return dataclasses.replace(self, delay=seconds)
-
-    def trickled(self, chunk_size: int = 1, interval: float = 0.01) -> Handshake:
-        """The same answer, written ``chunk_size`` bytes at a time, ``interval`` apart."""
-        return dataclasses.replace(self, chunk_size=chunk_size, chunk_interval=interval)
-
-    def named(self, id: str, description: str | None = None, rfc: str | None = None) -> Handshake:
-        """The same answer under another id (and description, and rule)."""
-        return dataclasses.replace(
-            self,
-            id=id,
-            description=self.description if description is None else description,
-            rfc=self.rfc if rfc is None else rfc,
-        )
-
-    # -- rendering ---------------------------------------------------------------------------
-
-    def render(
-        self,
-        request: Request,
-        *,
-        auto_subprotocol: str | None,
-        auto_extensions: str | None,
-        base_url: str,
-    ) -> Rendered:
-        """The response this outcome writes to ``request``.
-
-        Args:
-            request: the client's request.
-            auto_subprotocol: what the server would select (used for ``AUTO``).
-            auto_extensions: what the server would negotiate (used for ``AUTO``).
-            base_url: the server's URL, to make a ``Location`` path absolute.
-        """
-        items: list[tuple[str, str]] = []
-        if self.upgrade is not None:
-            items.append(("Upgrade", self.upgrade))
-        if self.connection is not None:
-            items.append(("Connection", self.connection))
-        accept = self._accept_value(request.key or "")
-        if accept is not None:
-            items.append(("Sec-WebSocket-Accept", accept))
-            if self.accept_twice:
-                items.append(("Sec-WebSocket-Accept", accept))
-        subprotocol = self._subprotocol_value(request, auto_subprotocol)
-        if subprotocol is not None:
-            items.append(("Sec-WebSocket-Protocol", subprotocol))
-        extensions = auto_extensions if self.extensions is AUTO else self.extensions
-        if extensions is not None:
-            assert isinstance(extensions, str)
-            items.append(("Sec-WebSocket-Extensions", extensions))
-        headers = Headers(items)
-        standard = {name.lower() for name, _ in items}
-        for name, value in self.headers:
-            if name.lower() == "location" and value.startswith("/"):
-                value = base_url + value
-            if name.lower() in standard:
-                # An override: it takes the place of the header a correct server writes.
-                headers = headers.replaced(name, value)
-                standard.discard(name.lower())
-            else:
-                headers = headers.with_added(name, value)
-        return Rendered(
-            status=self.status,
-            reason=self.reason or reason_phrase(self.status),
-            headers=headers,
-            body=self.body,
-            http_version=self.http_version,
-            subprotocol=subprotocol,
-            extensions=extensions,
-        )
-
-    def _accept_value(self, key: str) -> str | None:
-        if self.accept_header is AUTO:
-            return accept_key(key)
-        if self.accept_header is WRONG:
-            # Same form as a right answer (base64 of a SHA-1), computed for another key.
-            return accept_key("wsmock" + key)
-        assert not isinstance(self.accept_header, (Auto, _Wrong))
-        return self.accept_header
-
-    def _subprotocol_value(self, request: Request, auto: str | None) -> str | None:
-        if self.subprotocol is AUTO:
-            return auto
-        if isinstance(self.subprotocol, tuple):
-            offered = auto or (request.subprotocols[0] if request.subprotocols else "chat")
-            return ", ".join(offered if name is AUTO else name for name in self.subprotocol)
-        assert not isinstance(self.subprotocol, Auto)
-        return self.subprotocol
-
-
-def _failures() -> tuple[Handshake, ...]:
-    deflate_bad_bits = Handshake.deflate_params(
-        "permessage-deflate; server_max_window_bits=7", id="deflate-invalid-window-bits"
-    )
-    deflate_unknown = Handshake.deflate_params(
-        "permessage-deflate; x-wsmock-unknown=1", id="deflate-unknown-param"
-    )
-    deflate_duplicate = Handshake.deflate_params(
-        "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-        id="deflate-duplicate-param",
-    )
-    return (
-        Handshake.wrong_accept(),
-        Handshake.missing_accept(),
-        Handshake.duplicate_accept(),
-        Handshake.status_200(),
-        Handshake.http10(),
-        Handshake.missing_upgrade(),
-        Handshake.wrong_upgrade(),
-        Handshake.missing_connection(),
-        Handshake.wrong_connection(),
-        Handshake.missing_subprotocol(),
-        Handshake.unoffered_subprotocol(),
-        Handshake.unrequested_subprotocol(),
-        Handshake.two_subprotocols(),
-        Handshake.unoffered_extension(),
-        deflate_bad_bits,
-        deflate_unknown,
-        deflate_duplicate,
-        Handshake.close_before_request(),
-        Handshake.close_after_request(),
-        Handshake.reset_after_request(),
-        Handshake.garbage_response(),
-        Handshake.truncated(),
-        Handshake.never_respond(),
-    )
-
-
-#: Answers a compliant client must refuse to open a connection on. Each entry has an ``id``
-#: (its pytest id), a ``description`` and the ``rfc`` rule it breaks.
-HANDSHAKE_FAILURES: tuple[Handshake, ...] = _failures()
-
-#: Rejections a client must report as a failed connection with the HTTP status visible.
-HANDSHAKE_REJECTIONS: tuple[Handshake, ...] = (
-    Handshake.forbidden_origin(),
-    Handshake.unauthorized(),
-    Handshake.not_found(),
-    Handshake.too_many_requests(),
-    Handshake.upgrade_required(),
-    Handshake.server_error(),
-    Handshake.unavailable(retry_after=2),
-)
-
-
-def _as_outcome(item: object) -> Handshake | None:
-    if isinstance(item, Handshake):
-        return item
-    convert = getattr(item, "as_handshake", None)  # a transport Fault (see _faults.py)
-    if callable(convert):
-        outcome = convert()
-        assert isinstance(outcome, Handshake)
-        return outcome
-    return None
-
 
 def check_outcomes(outcomes: object) -> tuple[Handshake, ...]:
     """Validate the ``handshake`` option: one outcome or a non-empty sequence of them, each a
@@ -763,3 +463,14 @@ def check_outcomes(outcomes: object) -> tuple[Handshake, ...]:
             f"transport faults, one or a non-empty sequence, got {outcomes!r}"
         )
     return tuple(outcome for outcome in converted if outcome is not None)
+
+
+def _as_outcome(item: object) -> Handshake | None:
+    if isinstance(item, Handshake):
+        return item
+    convert = getattr(item, "as_handshake", None)  # a transport Fault (see _faults.py)
+    if callable(convert):
+        outcome = convert()
+        assert isinstance(outcome, Handshake)
+        return outcome
+    return None

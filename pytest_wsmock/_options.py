@@ -72,6 +72,11 @@ class ServerOptions:
             by default they are masked (``Bearer ***(43 chars)``), since CI logs are often
             read by more people than the tokens should be (ini ``wsmock_show_credentials``,
             default false).
+        max_record_size: how many bytes of frames and messages the record of one connection
+            may hold (payloads plus about 300 bytes a frame); past it the server closes the
+            connection with 1008 and notes why, so a runaway client (a million pings, messages
+            that decompress a thousandfold) cannot take the test run's memory
+            (ini ``wsmock_max_record_size``, default 256 MiB; ``None`` or ``none``: no budget).
     """
 
     host: str = "127.0.0.1"
@@ -96,6 +101,7 @@ class ServerOptions:
     # Appended, not next to ``deflate``: fields keep their positions for positional callers.
     deflate_client_no_context_takeover: bool = True
     show_credentials: bool = False
+    max_record_size: int | None = 256 * 2**20
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -185,6 +191,12 @@ def _size(name: str, value: object) -> object:
             f"(a number of bytes, e.g. {name}={getattr(ServerOptions, name)})"
         )
     return value
+
+
+def _optional_size(name: str, value: object) -> object:
+    if value is None:
+        return value
+    return _size(name, value)
 
 
 def _optional_count(name: str, value: object) -> object:
@@ -297,6 +309,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "client_cert": _flag,
     "deflate_client_no_context_takeover": _flag,
     "show_credentials": _flag,
+    "max_record_size": _optional_size,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"
@@ -318,6 +331,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "idle_timeout": _optional_float,
         "deadline": _optional_float,
         "max_connections": _optional_int,
+        "max_record_size": _optional_int,
     }
     result: dict[str, Any] = {}
     for name, raw in values.items():
@@ -363,6 +377,7 @@ INI_OPTIONS: dict[str, str] = {
     "max_connections": "open connections a server allows; more get HTTP 503 (none)",
     "deadline": "seconds after which a server closes everything and fails the test (none: off)",
     "show_credentials": "show credential header values in transcripts instead of masking them",
+    "max_record_size": "bytes of record a connection may hold; past it the server closes 1008",
 }
 
 #: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:

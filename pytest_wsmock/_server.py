@@ -208,6 +208,7 @@ class MockServer:
                 control,
                 len(self._connections),
                 (str(peer[0]), int(peer[1])),
+                budget=self.options.max_record_size,
                 show_credentials=self.options.show_credentials,
             )
             self._connections.append(conn)
@@ -565,6 +566,11 @@ class MockServer:
         """Server-wide events: restarts, the deadline."""
         with self._cond:
             return list(self._notes)
+
+    @property
+    def show_credentials(self) -> bool:
+        """Whether transcripts show credential header values (the ``show_credentials`` option)."""
+        return self.options.show_credentials
 
     def transcript(self) -> str:
         """The readable account of every connection, as failure reports show it."""

@@ -12,13 +12,53 @@ tokens they would leak.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from ._records import Direction, Frame, Message, preview
+from ._protocol import Request, Violation
+from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message, preview
 
-if TYPE_CHECKING:
-    from ._connection import ConnectionRecord as Connection
-    from ._server import MockServer
+
+class Connection(Protocol):
+    """What the transcript reads of a connection record."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def peer(self) -> tuple[str, int]: ...
+    @property
+    def tls_error(self) -> str | None: ...
+    @property
+    def request(self) -> Request | None: ...
+    @property
+    def response(self) -> HandshakeResponse | None: ...
+    @property
+    def frames(self) -> list[Frame]: ...
+    @property
+    def accepted_at(self) -> float: ...
+    @property
+    def messages(self) -> list[Message]: ...
+    @property
+    def close(self) -> CloseInfo | None: ...
+    @property
+    def violations(self) -> list[Violation]: ...
+    @property
+    def notes(self) -> list[str]: ...
+    @property
+    def script_failure(self) -> str | None: ...
+
+
+class Server(Protocol):
+    """What the transcript reads of a server."""
+
+    @property
+    def connections(self) -> Sequence[Connection]: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def notes(self) -> list[str]: ...
+    @property
+    def show_credentials(self) -> bool: ...
+
 
 _ARROW = {Direction.CLIENT: "client -> server", Direction.SERVER: "server -> client"}
 
@@ -148,11 +188,11 @@ def render_connection(conn: Connection, *, show_credentials: bool = False) -> st
     return "\n".join(lines)
 
 
-def render_server(server: MockServer) -> str:
+def render_server(server: Server) -> str:
     """The transcript of every connection of one server (credentials masked unless its
     ``show_credentials`` option is on)."""
     connections = server.connections
-    show = server.options.show_credentials
+    show = server.show_credentials
     head = f"{server.url}: {len(connections)} connection(s)"
     head += "".join(f"\n  server note: {clean_lines(note)}" for note in server.notes)
     if not connections:

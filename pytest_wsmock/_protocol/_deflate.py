@@ -6,6 +6,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ._request import ExtensionOffer
 
@@ -199,8 +200,8 @@ class PerMessageDeflate:
         # zlib refuses a raw-deflate window of 8 bits for compression and uses 9
         # instead (https://github.com/madler/zlib/issues/171).
         self._compress_bits = max(9, params.server_max_window_bits or 15)
-        self._compressor: zlib._Compress | None = None
-        self._decompressor: zlib._Decompress | None = None
+        self._compressor: _Compressor | None = None
+        self._decompressor: _Decompressor | None = None
 
     def compress(self, data: bytes) -> bytes:
         """Compress one whole server-to-client message payload (RFC 7692 section 7.2.1).
@@ -270,3 +271,17 @@ class PerMessageDeflate:
             # After BFINAL the stream is over: the next message starts afresh.
             self._decompressor = None
         return output
+
+
+# typeshed names zlib's stream objects privately (zlib._Compress); these say what we use.
+class _Compressor(Protocol):
+    def compress(self, data: bytes, /) -> bytes: ...
+    def flush(self, mode: int = ..., /) -> bytes: ...
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, /, max_length: int = ...) -> bytes: ...

@@ -1,0 +1,277 @@
+"""The base of a connection's engine: its state, and carrying out the state machine's actions.
+
+See ``_engine.py`` for the theory of operation. `ConnectionCore` holds everything one connection
+is made of (the state machine, the record, the queues to the handler, the deadlines) and does
+what `ConnectionState` decides; reading (``_reading.py``) and writing (``_engine.py``) build on
+it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import anyio
+from anyio.abc import ByteStream, SocketAttribute
+
+from ._connection import ConnectionRecord
+from ._errors import ConnectionClosed
+from ._handlers import InlineHandler
+from ._handshakes import Handshake
+from ._inbox import Inbox
+from ._options import ServerOptions
+from ._pings import PingTracker
+from ._protocol import (
+    Action,
+    ConnectionState,
+    Opcode,
+    Outcome,
+    PerMessageDeflate,
+    State,
+    Violation,
+    build_close_payload,
+)
+from ._records import CloseInfo, Direction, Frame, Message
+from ._steps import Step
+from ._websocket import OutFrame, WebSocket
+
+Handler = Callable[[WebSocket], Awaitable[Any]]
+
+RECEIVE_SIZE = 65536
+
+
+class Host(Protocol):
+    """What the engine needs from the server above it (the server implements it)."""
+
+    @property
+    def options(self) -> ServerOptions: ...
+
+    @property
+    def url(self) -> str: ...
+
+    def tls_context(self) -> ssl.SSLContext: ...
+
+    def error(self, where: str, exc: BaseException) -> None: ...
+
+    def release_event(self, label: str) -> anyio.Event: ...
+
+
+def client_rule(kind: str, detail: str, rfc: str) -> Violation:
+    """A rule the client broke that the server records without failing the connection."""
+    return Violation(kind, detail, rfc, close_code=None, status=None, fatal=False)
+
+
+class ConnectionCore:
+    """One connection's state and the actions on it (the engine's lowest part)."""
+
+    def __init__(
+        self,
+        host: Host,
+        stream: ByteStream,
+        record: ConnectionRecord,
+        *,
+        outcome: Handshake,
+        handler: Handler | None = None,
+        steps: tuple[Step, ...] | None = None,
+    ) -> None:
+        self.host = host
+        self.options = host.options
+        self.socket_stream = stream
+        self.stream = stream
+        self.record = record
+        self.outcome = outcome
+        self.handler = handler
+        self.steps = steps
+        self.machine = ConnectionState()
+        self.deflate: PerMessageDeflate | None = None
+        # fast_acquire: no trip through the event loop when the lock is free (nearly always).
+        self.write_lock = anyio.Lock(fast_acquire=True)
+        # The client's messages, and its pings and pongs, for handlers and scripts.
+        self.inbox: Inbox[Message] = Inbox()
+        self.controls: Inbox[Frame] = Inbox()
+        self.pings = PingTracker()
+        self.inline: InlineHandler | None = None
+        # The handler's view of this connection; the engine, which is the `Link`, sets it.
+        self.websocket: WebSocket
+        self.reading_allowed = anyio.Event()
+        self.reading_allowed.set()
+        self.task_group: anyio.abc.TaskGroup | None = None
+        # Bytes read but not parsed (see finish): every byte is accounted for in the record.
+        self.unparsed = 0
+        # Whether the client's FIN was already waiting when we answered its close frame.
+        self.fin_seen: bool | None = None
+        # The close code and reason that answer a client close frame that broke a rule.
+        self.reply: tuple[int, str] | None = None
+        self.over_budget = False
+        self.read_scope = anyio.CancelScope()
+        # Whether the read deadline in force is violation_grace's (else close_timeout's).
+        self.grace_deadline = False
+        self.reader_done = anyio.Event()
+
+    # -- Link: what the WebSocket reads ---------------------------------------------------------
+
+    @property
+    def default_timeout(self) -> float:
+        return self.options.timeout
+
+    @property
+    def compression(self) -> bool:
+        return self.deflate is not None
+
+    @property
+    def client_close(self) -> tuple[int | None, str] | None:
+        return self.machine.client_close
+
+    @property
+    def is_open(self) -> bool:
+        return self.machine.open
+
+    @property
+    def excused(self) -> bool:
+        return self.machine.excused
+
+    def note(self, text: str) -> None:
+        self.record.note(text)
+
+    def finish(self) -> None:
+        """Write how the connection ended: the record is final."""
+        violation = self.pings.unanswered()
+        if violation is not None:
+            self.record.violation(violation)
+        if self.unparsed:
+            self.note(
+                f"{self.unparsed} byte(s) the client sent were read but not parsed (after a "
+                f"framing error, a rejected handshake, or an outcome that answers nothing)"
+            )
+        self.inbox.close()
+        self.controls.close()
+        m = self.machine
+        client = m.client_close or (None, "")
+        server = m.server_close or (None, "")
+        self.record.finish(
+            CloseInfo(
+                initiator=m.initiator,
+                client_sent=m.client_close is not None,
+                client_code=client[0],
+                client_reason=client[1],
+                server_sent=m.server_close is not None,
+                server_code=server[0],
+                server_reason=server[1],
+                tcp_closed_by=m.tcp_closed_by or Direction.SERVER,
+                tcp_end="rst" if m.tcp_rst else "fin",
+            )
+        )
+
+    # -- carrying out the state machine's actions -----------------------------------------------
+
+    async def act(self, outcome: Outcome) -> None:
+        """Do what the state machine decided, in order."""
+        for action in outcome.held:
+            self._note_held(action)
+        for action in outcome.actions:
+            if action is Action.STOP_INPUT:
+                self.inbox.close()
+                self.controls.close()
+            elif action is Action.REPLY_CLOSE:
+                # RFC 6455 section 5.5.1: answer with a close frame, echoing the status code.
+                code = self.machine.client_close[0] if self.machine.client_close else None
+                reason = ""
+                if self.reply is not None:
+                    # The client's close frame broke a rule: answer with the rule's code
+                    # rather than echo an invalid one (RFC 6455 section 7.1.7).
+                    code, reason = self.reply
+                payload = build_close_payload(code, reason)
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
+            elif action is Action.SHUTDOWN:
+                await self._shutdown()
+            elif action is Action.DEADLINE:
+                self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+                self.grace_deadline = False
+            elif action is Action.GRACE:
+                self.end_after_grace()
+            elif action is Action.ABORT:
+                await self._close_socket()
+            elif action is Action.CHECK_CLOSING:
+                self._check_closing(outcome.before)
+            elif action is Action.NO_CLOSE_REPLY:
+                self.record.violation(
+                    client_rule(
+                        "no-close-reply",
+                        f"the client did not answer the server's close frame within "
+                        f"{self.options.close_timeout} s (close_timeout)",
+                        "RFC 6455 section 5.5.1",
+                    )
+                )
+
+    def _note_held(self, action: Action) -> None:
+        if action is Action.REPLY_CLOSE:
+            self.note("fault no-close-reply: took the client's close frame, answered nothing")
+        elif action is Action.SHUTDOWN:
+            self.note("fault close-frame-only: got the client's close frame, kept TCP open")
+
+    def _check_closing(self, before: State) -> None:
+        """The client ended TCP without the closing handshake (RFC 6455 sections 5.5.1 and
+        7.1.1): the peer sees an abnormal closure (1006)."""
+        if self.machine.client_close is not None:
+            return
+        how = "RST" if self.machine.tcp_rst else "FIN"
+        if before is State.OPEN:
+            detail = f"the client closed TCP ({how}) without sending a close frame"
+        else:
+            detail = f"the client closed TCP ({how}) instead of answering the server's close frame"
+        self.record.violation(
+            client_rule("no-closing-handshake", detail, "RFC 6455 sections 5.5.1 and 7.1.1")
+        )
+
+    async def _shutdown(self) -> None:
+        """Send our FIN after every queued byte; the reader runs on until the client's FIN."""
+        fin_first = self.fin_seen if self.fin_seen is not None else self.peer_fin_pending()
+        self.machine.server_fin_sent(client_fin_first=fin_first)
+        with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+            # On the TCP stream, under TLS too: TLS 1.2 streams refuse send_eof, and we do not
+            # send close_notify (clients are told so by standard_compatible=False).
+            await self.socket_stream.send_eof()
+
+    def peer_fin_pending(self) -> bool:
+        """Whether the client has closed its side: a non-blocking peek that reads end of file.
+
+        Under TLS a closing client sends close_notify before its FIN, so after its close frame
+        any pending bytes mean the same thing.
+        """
+        try:
+            fileno = self.socket_stream.extra(SocketAttribute.raw_socket).fileno()
+            # asyncio wraps its sockets in a TransportSocket that cannot recv(): peek through
+            # a duplicate of the descriptor.
+            with socket.socket(fileno=os.dup(fileno)) as peek:
+                pending = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            return pending == b"" or (self.machine.client_close is not None and self.options.tls)
+        except (OSError, anyio.TypedAttributeLookupError):
+            return False  # nothing to read yet (BlockingIOError), or reset, or no socket
+
+    async def _close_socket(self) -> None:
+        self.read_scope.cancel()
+        self.inbox.close()
+        self.controls.close()
+        with (
+            anyio.CancelScope(shield=True),
+            contextlib.suppress(OSError, anyio.BrokenResourceError),
+        ):
+            await self.stream.aclose()
+
+    def end_after_grace(self) -> None:
+        """After a deliberate violation: give the client ``violation_grace`` seconds to fail the
+        connection (or answer), then close TCP, since some clients never do (CLIENTS.md)."""
+        if self.machine.state in (State.OPEN, State.CLOSE_SENT):
+            deadline = anyio.current_time() + self.options.violation_grace
+            if deadline < self.read_scope.deadline:
+                self.read_scope.deadline = deadline
+                self.grace_deadline = True
+
+    async def send_frames(self, frames: Sequence[OutFrame], *, deliberate: bool = False) -> None:
+        """Write frames in order (the engine implements it; the close reply needs it here)."""
+        raise NotImplementedError

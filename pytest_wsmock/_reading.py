@@ -1,0 +1,261 @@
+"""Reading one connection: bytes to frames to events, recorded before anything answers them."""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import time
+
+import anyio
+
+from ._actions import RECEIVE_SIZE, ConnectionCore, client_rule
+from ._errors import ConnectionClosed
+from ._protocol import (
+    CloseEvent,
+    FrameDecoder,
+    MessageAssembler,
+    MessageEvent,
+    Opcode,
+    PingEvent,
+    PongEvent,
+    State,
+    StateEvent,
+    Violation,
+    build_close_payload,
+)
+from ._records import Direction, Frame, Message
+from ._websocket import OutFrame
+
+
+class Reader(ConnectionCore):
+    """The reading half of a connection's engine."""
+
+    async def _read_frames(self, trailing: bytes) -> None:
+        decoder = FrameDecoder(max_frame_size=self.options.max_message_size)
+        assembler = MessageAssembler(
+            require_masked=True,
+            max_message_size=self.options.max_message_size,
+            deflate=self.deflate,
+        )
+        data = trailing
+        try:
+            with self.read_scope:
+                while True:
+                    if data:
+                        await self._on_data(data, decoder, assembler)
+                    if self.machine.ended:
+                        return
+                    if not self.reading_allowed.is_set():
+                        await self.reading_allowed.wait()
+                    try:
+                        data = await self._receive_idle_bounded()
+                    except anyio.EndOfStream:
+                        self._note_pending(decoder)
+                        await self.act(self.machine.client_ended_tcp(reset=False))
+                        return
+                    except anyio.BrokenResourceError:
+                        self._note_pending(decoder)
+                        await self.act(self.machine.client_ended_tcp(reset=True))
+                        return
+                    except ssl.SSLError as exc:
+                        await self.tls_failed(exc)
+                        return
+                    except anyio.ClosedResourceError:
+                        # We closed the stream ourselves (a fault, a deadline) while this task
+                        # was reading: on trio that ends the read before the cancellation does.
+                        return
+            if self.read_scope.cancelled_caught and not self.machine.ended:
+                self._note_timeout()
+                await self.act(self.machine.handle(StateEvent.TIMEOUT))
+        finally:
+            self.reader_done.set()
+
+    def _note_pending(self, decoder: FrameDecoder) -> None:
+        """Bytes of an unfinished frame when the stream ended: noted, so no byte the client
+        sent goes unaccounted for."""
+        pending = decoder.describe_pending()
+        if pending is not None and not decoder.failed:
+            self.note(f"the stream ended in the middle of a frame: {pending} were read")
+
+    def _note_timeout(self) -> None:
+        state = self.machine.state
+        timeout = self.options.close_timeout
+        if self.grace_deadline:
+            self.note(
+                f"the server closed TCP {self.options.violation_grace} s after a deliberate "
+                f"violation (violation_grace)"
+            )
+        elif state is State.CLOSE_SENT:
+            self.note(
+                f"the client did not answer the server's close frame within {timeout} s "
+                f"(close_timeout); the server closed TCP"
+            )
+        elif state is State.OPEN:
+            self.note(
+                f"the server closed TCP {self.options.violation_grace} s after a deliberate "
+                f"violation (violation_grace)"
+            )
+        elif state is State.DRAINING:
+            self.note(
+                f"the client did not close TCP within {timeout} s (close_timeout) after the "
+                f"server's FIN; the server closed the socket"
+            )
+
+    async def tls_failed(self, exc: ssl.SSLError) -> None:
+        """A TLS alert or bad record from the client ends the connection like a TCP close.
+
+        After our FIN (we send no close_notify) some TLS clients answer with an alert; that is
+        the client closing, not a failure."""
+        if self.machine.state is State.DRAINING:
+            await self.act(self.machine.client_ended_tcp(reset=False))
+            return
+        self.note(f"TLS error while reading: {exc}")
+        await self.act(self.machine.client_ended_tcp(reset=True))
+
+    async def _receive_idle_bounded(self) -> bytes:
+        """The next bytes from the client; with ``idle_timeout``, a client that sends nothing
+        for that long gets close 1001 (the reader's wait ends there)."""
+        idle = self.options.idle_timeout
+        if idle is None or not self.machine.open:
+            return await self.stream.receive(RECEIVE_SIZE)
+        with anyio.move_on_after(idle):
+            return await self.stream.receive(RECEIVE_SIZE)
+        self.note(f"idle_timeout: the client sent nothing for {idle} s; the server closed")
+        with contextlib.suppress(ConnectionClosed):
+            await self.send_frames(
+                [OutFrame(Opcode.CLOSE, build_close_payload(1001, "idle timeout"))]
+            )
+        return await self.stream.receive(RECEIVE_SIZE)
+
+    async def _on_data(
+        self, data: bytes, decoder: FrameDecoder, assembler: MessageAssembler
+    ) -> None:
+        if decoder.failed or self.over_budget:
+            # After a fatal framing error nothing can be parsed any more (where would the next
+            # frame start?), and past the record budget nothing more is kept: the bytes are
+            # counted, and the count is noted at the end.
+            self.unparsed += len(data)
+            return
+        for item in decoder.feed(data):
+            if isinstance(item, Violation):
+                await self.client_violation(item)
+                continue
+            if self.over_budget:
+                # Past the record budget nothing more is kept, only counted.
+                self.unparsed += len(item.header) + len(item.payload)
+                continue
+            frame = Frame(
+                Direction.CLIENT,
+                item.opcode,
+                item.fin,
+                item.rsv1,
+                item.rsv2,
+                item.rsv3,
+                item.masked,
+                item.mask_key,
+                item.payload,
+                item.header,
+                time.monotonic(),
+            )
+            if not self.record.record_frame(frame):
+                await self._over_budget()
+            if self.machine.client_close is not None:
+                self.record.violation(
+                    client_rule(
+                        "data-after-close",
+                        f"the client sent a {frame.opcode_name} frame after its close frame",
+                        "RFC 6455 section 5.5.1",
+                    )
+                )
+                continue
+            events = assembler.receive(item)
+            bad_close = next((e for e in events if isinstance(e, CloseEvent) and not e.valid), None)
+            if bad_close is not None:
+                # A close frame with an invalid payload is still the client's close frame:
+                # recorded with its raw code, and answered with the violation's code.
+                for event in events:
+                    if isinstance(event, Violation):
+                        self.record.violation(event)
+                        self.reply = (event.close_code or 1002, event.kind[:100])
+                await self._on_client_close(bad_close)
+                continue
+            for event in events:
+                await self._on_event(event, frame)
+
+    async def _on_event(self, event: object, frame: Frame) -> None:
+        if isinstance(event, MessageEvent):
+            message = Message(
+                Direction.CLIENT,
+                event.opcode,
+                event.data,
+                event.compressed,
+                event.frames,
+                frame.time,
+            )
+            if not self.record.record_message(message):
+                await self._over_budget()
+            if self.inline is not None:
+                if self.machine.open:
+                    with contextlib.suppress(ConnectionClosed):
+                        await self.inline.on_message(self.websocket, message)
+            elif self.handler is not None or self.steps is not None:
+                self.inbox.put(message)  # ignored once the inbox is closed
+        elif isinstance(event, PingEvent):
+            self.record.record_ping(event.payload)
+            self._to_handler(frame)
+            if self.machine.may_send():
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send_frames([OutFrame(Opcode.PONG, event.payload)])
+        elif isinstance(event, PongEvent):
+            self.record.record_pong(event.payload)
+            self.pings.pong(event.payload)
+            self._to_handler(frame)
+        elif isinstance(event, CloseEvent):
+            await self._on_client_close(event)
+        elif isinstance(event, Violation):
+            await self.client_violation(event)
+
+    async def _over_budget(self) -> None:
+        """The record went over ``max_record_size``: end the connection once, with 1008."""
+        if self.over_budget:
+            return
+        self.over_budget = True
+        limit = self.options.max_record_size
+        self.note(
+            f"max_record_size: the record of this connection holds {self.record.record_size} "
+            f"bytes, over the budget of {limit}; the server closed with 1008"
+        )
+        await self.client_violation(
+            Violation(
+                "record-too-large",
+                f"the client sent more than the record budget of {limit} bytes "
+                f"(max_record_size) allows",
+                "pytest-wsmock option max_record_size",
+                close_code=1008,
+                limit=True,
+            )
+        )
+
+    def _to_handler(self, frame: Frame) -> None:
+        if (self.handler is not None or self.steps is not None) and self.machine.open:
+            self.controls.put(frame)
+
+    async def _on_client_close(self, event: CloseEvent) -> None:
+        # Look before answering: a FIN already here was sent before the client could have
+        # seen our close frame (httpx-ws does that); one that comes later is fair play.
+        self.fin_seen = self.peer_fin_pending() if self.machine.client_close is None else None
+        await self.act(self.machine.receive_close(event.code, event.reason))
+
+    async def client_violation(self, violation: Violation) -> None:
+        self.record.violation(violation)
+        if not violation.fatal or not self.machine.may_send(close=True):
+            return
+        # RFC 6455 section 7.1.7: fail the connection, with the close code the rule names.
+        if self.machine.server_close is None:
+            payload = build_close_payload(violation.close_code or 1002, violation.kind[:100])
+            with contextlib.suppress(ConnectionClosed):
+                await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
+        if not self.machine.ended and self.machine.state is not State.DRAINING:
+            # Failing the connection does not wait for the client's close frame.
+            self.fin_seen = None
+            await self.act(self.machine.handle(StateEvent.HALF_CLOSE))
