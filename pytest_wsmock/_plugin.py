@@ -77,15 +77,23 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     servers = item.stash.get(SERVERS, None)
-    if not servers:
+    if servers is None:
         return
     show_passed = item.config.getoption("--wsmock-transcript")
-    if report.failed or (show_passed and report.when == "teardown" and report.passed):
+    wanted = report.failed or (show_passed and report.when == "teardown" and report.passed)
+    if servers and wanted:
         text = "\n\n".join(server.transcript() for server in servers)
         if report.failed:
             report.sections.append((SECTION, text))
         else:
             item.config.stash.setdefault(PASSED_TRANSCRIPTS, []).append((item.nodeid, text))
+    if report.when == "teardown":
+        # The test's last report is made: nothing reads its servers any more. pytest keeps
+        # every item until the session ends, so servers left in the stash would keep every
+        # frame, message and deflate context of every test alive that long (over 100 KiB a
+        # test). The list is the factory's own, so clearing it releases them there too.
+        servers.clear()
+        del item.stash[SERVERS]
 
 
 def pytest_terminal_summary(
