@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -67,7 +68,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    PORTALS.close_all()
+    # Bounded: a handler that ignores cancellation must not hang the run after the last test
+    # (pytest-timeout does not reach this far); it is named here instead.
+    stuck = PORTALS.close_all()
+    if stuck:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        for line in stuck:
+            if reporter is not None:
+                reporter.write_line(line, yellow=True, bold=True)
+            else:
+                print(line, file=sys.stderr)
 
 
 @pytest.hookimpl(hookwrapper=True)
