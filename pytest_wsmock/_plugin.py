@@ -80,6 +80,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
                 print(line, file=sys.stderr)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # trylast: pytest's own implementation, which runs the test function, comes first, and
+    # when the test fails this is not called at all, so the test's own failure is never
+    # masked. A deadline that passed during the test is the test's failure (its client took
+    # too long); raised here, the test fails instead of passing with an error at teardown.
+    __tracebackhide__ = True
+    for server in item.stash.get(SERVERS, []):
+        server.check_deadline()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

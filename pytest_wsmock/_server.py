@@ -534,6 +534,31 @@ class MockServer:
             return ScriptError("\n".join(f for f in failures if f))
         return None
 
+    def check_deadline(self) -> None:
+        """Raise now if the server's ``deadline`` has passed, and mark the failure as reported,
+        so that :meth:`check` (teardown) does not raise it a second time.
+
+        The plugin calls this after a test function returned without failing, so that the
+        test fails, rather than passing with an error at teardown.
+
+        Raises:
+            WaitTimeout: the deadline passed.
+            ServerError: the deadline passed and a handler failed too; the message lists both.
+        """
+        __tracebackhide__ = True
+        with self._cond:
+            passed = [
+                e for where, e in self._errors if where == "server" and isinstance(e, WaitTimeout)
+            ]
+            if not passed or self._failure_reported:
+                return
+            self._failure_reported = True
+            failure = self._failure() if len(self._errors) > 1 else None
+        if failure is not None:
+            raise failure
+        # A new exception: the recorded one stays as it was, without this frame's traceback.
+        raise WaitTimeout(str(passed[0]))
+
     def _unfinished_scripts(self) -> list[str]:
         problems = []
         with self._cond:
