@@ -80,11 +80,12 @@ class _LoopThread:
         if frame is not None:
             stacks.append(list(_outward(frame))[::-1])
         for _ in range(3):
-            # The tasks are read from outside their thread, so a set may change under us.
+            # The tasks are read from outside their thread, so a set may change under us; and
+            # this is a diagnostic on the way out, which must not fail the exit itself.
             try:
                 stacks += [_awaited_frames(coro) for coro in self._tasks()]
                 break
-            except RuntimeError:
+            except Exception:
                 continue
         for stack in stacks:
             place = _culprit(stack)
@@ -130,8 +131,8 @@ class _Portals:
             if loop.thread.is_alive():
                 stuck.append(
                     f"pytest-wsmock: the {loop.backend} event-loop thread did not stop within "
-                    f"{timeout} s of being cancelled, so it was left running; what ignores "
-                    f"cancellation: {loop.describe_stuck()}"
+                    f"{timeout} s of being cancelled, so it was left running; still running "
+                    f"(ignoring cancellation, or blocking the loop): {loop.describe_stuck()}"
                 )
         return stuck
 
@@ -144,7 +145,8 @@ def _task_lister(backend: str) -> Callable[[], list[Any]]:
         root = trio.lowlevel.current_root_task()
 
         def trio_tasks() -> list[Any]:
-            found, todo = [], [root]
+            found: list[Any] = []
+            todo = [root] if root is not None else []
             while todo:
                 task = todo.pop()
                 found.append(task.coro)
