@@ -106,8 +106,13 @@ def run(kind: str, tests: int, checkout: Path) -> dict[str, int]:
         done = subprocess.run(
             command, cwd=directory, env=env, capture_output=True, text=True, timeout=1800
         )
-        if done.returncode != 0:
+        if not result.exists():
             sys.exit(f"the {kind} run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        if done.returncode != 0:
+            # A measurement, not a test: a failed test (e.g. a client timing out on a loaded
+            # machine) is shown, and the numbers still count.
+            failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
+            print(f"{kind}: {len(failed)} test(s) failed:", *failed, sep="\n  ")
         samples: dict[str, int] = json.loads(result.read_text())
         return samples
 
