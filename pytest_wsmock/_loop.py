@@ -4,10 +4,94 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import sys
 import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from types import CodeType, FrameType
 from typing import Any
 
+import anyio
 import anyio.from_thread
+
+#: Seconds that stopping every loop thread may take at the end of the session. A thread still
+#: running after that is left behind (it is a daemon thread, so it does not keep the process
+#: alive) and reported, rather than waited for forever.
+CLOSE_TIMEOUT = 5.0
+
+#: Modules whose frames say nothing about *which* task is stuck: the event loops, anyio, and
+#: our own server. The first frame outside them names the culprit (a user's handler).
+_LIBRARY_MODULES = ("anyio", "asyncio", "trio", "outcome", "sniffio", "contextlib", "pytest_wsmock")
+
+
+class _LoopThread:
+    """An event loop of one backend in a daemon thread, reached through a blocking portal.
+
+    anyio's ``start_blocking_portal`` joins its thread with no timeout when it exits, so one
+    task that ignores cancellation would hang the process at exit: the thread is ours instead,
+    joined with a bound.
+    """
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        self._ready: Future[anyio.from_thread.BlockingPortal] = Future()
+        # Where to look for stuck tasks at the end: set in the loop thread, read from outside.
+        self._tasks: Callable[[], Iterable[Any]] = list
+        self.thread = threading.Thread(
+            target=self._run, name=f"{backend}-portal-{id(self):x}", daemon=True
+        )
+
+    def start(self) -> anyio.from_thread.BlockingPortal:
+        self.thread.start()
+        return self._ready.result()
+
+    def _run(self) -> None:
+        try:
+            anyio.run(self._main, backend=self.backend)
+        except BaseException as exc:
+            if not self._ready.done():
+                self._ready.set_exception(exc)
+
+    async def _main(self) -> None:
+        async with anyio.from_thread.BlockingPortal() as portal:
+            self._tasks = _task_lister(self.backend)
+            self._ready.set_result(portal)
+            await portal.sleep_until_stopped()
+
+    def request_stop(self) -> None:
+        """Ask the loop to cancel every remaining task and end, without waiting for it."""
+        portal = self._ready.result()
+
+        def stop() -> None:
+            with contextlib.suppress(RuntimeError):  # already stopped
+                portal.call(portal.stop, True)
+
+        # portal.call blocks until the loop runs it, which a loop blocked in synchronous code
+        # never does: ask from a daemon thread of its own, so that only that thread waits.
+        threading.Thread(target=stop, name=f"wsmock-stop-{self.backend}", daemon=True).start()
+
+    def describe_stuck(self) -> str:
+        """What still runs in this loop: the first non-library frame of every task, and of
+        the thread's own stack (a handler blocking the loop in synchronous code)."""
+        places: list[str] = []
+        stacks: list[list[FrameType]] = []
+        frame = sys._current_frames().get(self.thread.ident or -1)
+        if frame is not None:
+            stacks.append(list(_outward(frame))[::-1])
+        for _ in range(3):
+            # The tasks are read from outside their thread, so a set may change under us; and
+            # this is a diagnostic on the way out, which must not fail the exit itself.
+            try:
+                stacks += [_awaited_frames(coro) for coro in self._tasks()]
+                break
+            except Exception:
+                continue
+        for stack in stacks:
+            place = _culprit(stack)
+            if place is not None and place not in places:
+                places.append(place)
+        return "; ".join(places) if places else "no task outside anyio and pytest-wsmock"
 
 
 class _Portals:
@@ -19,23 +103,100 @@ class _Portals:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._portals: dict[str, tuple[contextlib.AbstractContextManager[Any], Any]] = {}
+        self._loops: dict[str, tuple[_LoopThread, anyio.from_thread.BlockingPortal]] = {}
 
     def get(self, backend: str) -> anyio.from_thread.BlockingPortal:
         with self._lock:
-            if backend not in self._portals:
-                manager = anyio.from_thread.start_blocking_portal(backend)
-                self._portals[backend] = (manager, manager.__enter__())
-            portal: anyio.from_thread.BlockingPortal = self._portals[backend][1]
-            return portal
+            if backend not in self._loops:
+                loop = _LoopThread(backend)
+                self._loops[backend] = (loop, loop.start())
+            return self._loops[backend][1]
 
-    def close_all(self) -> None:
-        """Stop every portal thread (at the end of the test session)."""
+    def close_all(self, timeout: float = CLOSE_TIMEOUT) -> list[str]:
+        """Stop every loop thread (at the end of the test session): cancel what still runs and
+        wait at most ``timeout`` seconds in all.
+
+        Returns:
+            One line per thread that did not end in time, naming what kept running; those
+            threads are left to die with the process.
+        """
         with self._lock:
-            portals, self._portals = self._portals, {}
-        for manager, _ in portals.values():
-            manager.__exit__(None, None, None)
+            loops, self._loops = self._loops, {}
+        for loop, _ in loops.values():
+            loop.request_stop()
+        deadline = time.monotonic() + timeout
+        stuck = []
+        for loop, _ in loops.values():
+            loop.thread.join(max(0.0, deadline - time.monotonic()))
+            if loop.thread.is_alive():
+                stuck.append(
+                    f"pytest-wsmock: the {loop.backend} event-loop thread did not stop within "
+                    f"{timeout} s of being cancelled, so it was left running; still running "
+                    f"(ignoring cancellation, or blocking the loop): {loop.describe_stuck()}"
+                )
+        return stuck
+
+
+def _task_lister(backend: str) -> Callable[[], list[Any]]:
+    """A function listing the coroutines of the running loop's tasks (called in the loop)."""
+    if backend == "trio":
+        import trio
+
+        root = trio.lowlevel.current_root_task()
+
+        def trio_tasks() -> list[Any]:
+            found: list[Any] = []
+            todo = [root] if root is not None else []
+            while todo:
+                task = todo.pop()
+                found.append(task.coro)
+                for nursery in list(task.child_nurseries):
+                    todo.extend(nursery.child_tasks)
+            return found
+
+        return trio_tasks
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    return lambda: [task.get_coro() for task in asyncio.all_tasks(loop)]
+
+
+def _awaited_frames(coro: Any) -> list[FrameType]:
+    """The frames of a suspended coroutine and of what it awaits, outermost first."""
+    frames = []
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return frames
+
+
+def _outward(frame: FrameType | None) -> Iterator[FrameType]:
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+
+
+def _culprit(stack: list[FrameType]) -> str | None:
+    """The innermost frame outside the libraries, as ``function (file:line)``; None if all of
+    the stack is library code (a task that only waits for its children, the idle loop)."""
+    for frame in reversed(stack):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.split(".")[0] in _LIBRARY_MODULES or module in ("selectors", "threading"):
+            continue
+        code: CodeType = frame.f_code
+        name = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+        return f"{name} ({code.co_filename}:{frame.f_lineno})"
+    return None
+
+
+def _close_at_exit() -> None:
+    # Outside pytest (a MockServer used as a context manager in a script) nothing else stops
+    # the threads; under pytest, pytest_unconfigure already did and this finds none.
+    for line in PORTALS.close_all():
+        print(line, file=sys.stderr)
 
 
 PORTALS = _Portals()
-atexit.register(PORTALS.close_all)
+atexit.register(_close_at_exit)

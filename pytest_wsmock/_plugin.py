@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -67,7 +68,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    PORTALS.close_all()
+    # Bounded: a handler that ignores cancellation must not hang the run after the last test
+    # (pytest-timeout does not reach this far); it is named here instead.
+    stuck = PORTALS.close_all()
+    if stuck:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        for line in stuck:
+            if reporter is not None:
+                reporter.write_line(line, yellow=True, bold=True)
+            else:
+                print(line, file=sys.stderr)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # trylast: pytest's own implementation, which runs the test function, comes first, and
+    # when the test fails this is not called at all, so the test's own failure is never
+    # masked. A deadline that passed during the test is the test's failure (its client took
+    # too long); raised here, the test fails instead of passing with an error at teardown.
+    __tracebackhide__ = True
+    for server in item.stash.get(SERVERS, []):
+        server.check_deadline()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -77,15 +98,23 @@ def pytest_runtest_makereport(
     outcome = yield
     report = outcome.get_result()
     servers = item.stash.get(SERVERS, None)
-    if not servers:
+    if servers is None:
         return
     show_passed = item.config.getoption("--wsmock-transcript")
-    if report.failed or (show_passed and report.when == "teardown" and report.passed):
+    wanted = report.failed or (show_passed and report.when == "teardown" and report.passed)
+    if servers and wanted:
         text = "\n\n".join(server.transcript() for server in servers)
         if report.failed:
             report.sections.append((SECTION, text))
         else:
             item.config.stash.setdefault(PASSED_TRANSCRIPTS, []).append((item.nodeid, text))
+    if report.when == "teardown":
+        # The test's last report is made: nothing reads its servers any more. pytest keeps
+        # every item until the session ends, so servers left in the stash would keep every
+        # frame, message and deflate context of every test alive that long (over 100 KiB a
+        # test). The list is the factory's own, so clearing it releases them there too.
+        servers.clear()
+        del item.stash[SERVERS]
 
 
 def pytest_terminal_summary(

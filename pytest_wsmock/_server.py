@@ -1,58 +1,38 @@
-"""The mock server: an anyio listener served from a background thread, and thread-safe waits."""
+"""The mock server: what it does on each connection, and how the test steers it."""
 
 from __future__ import annotations
 
 import contextlib
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
-from anyio.abc import SocketAttribute, SocketListener, SocketStream
+from anyio.abc import SocketAttribute, SocketStream
 
 from ._engine import Engine, Handler
 from ._errors import (
     ClientViolationError,
-    ConfigError,
     ConnectionClosed,
     ScriptError,
-    ServerError,
-    WaitTimeout,
-    WsmockError,
 )
-from ._fastio import serve_asyncio
 from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
-from ._live import Connection, LiveControl, Waits
-from ._loop import PORTALS
+from ._live import Connection, LiveControl
 from ._options import ServerOptions
-from ._protocol import Violation
 from ._records import CloseInfo
+from ._server_base import ServerBase
 from ._steps import Step, check_steps
-from ._transcript import render_server
 
 if TYPE_CHECKING:
     from ._tls import TlsMaterial
 
-T = TypeVar("T")
-
-_STOP_TIMEOUT = 10.0
 _TOO_MANY = Handshake.unavailable(retry_after=1).named(
     "too-many-connections", "503 Service Unavailable: max_connections open connections"
 )
-#: Event-loop iterations run before teardown cancels the connections: enough to see readiness
-#: of data already in the kernel (one) and to let the readers act on it (one more), with a spare.
-_SETTLE_ITERATIONS = 3
-
 #: Violation kinds that are the server's limits, not the client's faults: recorded, answered
 #: (1009, 431, 414), but not failed on in strict mode.
 LIMIT_KINDS = frozenset(
@@ -61,7 +41,7 @@ LIMIT_KINDS = frozenset(
 _ACCEPT = Handshake()
 
 
-class MockServer:
+class MockServer(ServerBase):
     """A scriptable WebSocket server on loopback, run by a background thread.
 
     You normally get one from the ``ws_server``, ``wss_server`` or ``ws_server_factory``
@@ -74,130 +54,14 @@ class MockServer:
     """
 
     def __init__(self, options: ServerOptions | None = None, *, tls: TlsMaterial | None = None):
-        self.options = options or ServerOptions()
-        self.options.check_tls()
-        if self.options.tls and tls is None:
-            raise ConfigError("a TLS server needs TLS material: pass tls=TlsMaterial(...)")
-        self._tls = tls
-        self._cond = threading.Condition()
-        self._connections: list[Connection] = []
+        super().__init__(options, tls=tls)
         self._controls: list[LiveControl] = []
-        self._errors: list[tuple[str, BaseException]] = []
         self._handler: Handler | None = None
         self._outcomes: tuple[Handshake, ...] = ()
         self._releases: dict[str, anyio.Event] = {}
         self._scripts: dict[int | None, tuple[Step, ...]] = {}
         self._released: set[str] = set()
-        self._handed_out = 0
-        self._port: int | None = None
-        self._portal: anyio.from_thread.BlockingPortal | None = None
-        self._serve_future: Future[None] | None = None
-        self._scope: anyio.CancelScope | None = None
-        self._stopping = False
-        self._notes: list[str] = []
-        self._waits = Waits(self._cond, self.options.timeout, self._failure)
         self._host = _EngineHost(self)
-
-    # -- life -------------------------------------------------------------------------------
-
-    def start(self) -> MockServer:
-        """Bind the listener and start serving. Returns the server itself.
-
-        The socket is bound and listening when this returns, so a client may connect at
-        once (the kernel queues it until the server thread accepts).
-        """
-        if self._portal is not None:
-            raise ServerError("this server is already started")
-        sock = _listening_socket(self.options.host, self.options.port)
-        self._port = sock.getsockname()[1]
-        self._portal = PORTALS.get(self.options.backend)
-        self._serve_future = self._portal.start_task_soon(self._serve, sock)
-        return self
-
-    def stop(self) -> None:
-        """Close every connection and the listener, and wait until all their tasks have ended."""
-        portal, future = self._portal, self._serve_future
-        if portal is None or future is None or future.done():
-            return
-        portal.start_task_soon(self._cancel)
-        try:
-            future.result(timeout=_STOP_TIMEOUT)
-        except FutureTimeout:
-            raise ServerError(
-                f"the mock server at {self.url} did not stop within {_STOP_TIMEOUT} s: "
-                f"a handler is ignoring cancellation"
-            ) from None
-        except BaseException as exc:
-            self.record_error("server", exc)
-
-    def restart(self, down_for: float = 0.0) -> None:
-        """Stop the listener and every connection, stay down ``down_for`` seconds (connection
-        attempts are refused meanwhile), then listen again on the same port: for testing
-        reconnect loops. Records and connection numbers carry on.
-        """
-        self.stop()
-        with self._cond:
-            self._notes.append(f"restart: down for {down_for} s")
-        time.sleep(down_for)
-        port = self._port
-        self._portal = None
-        self._serve_future = None
-        self._scope = None
-        self._stopping = False
-        sock = _listening_socket(self.options.host, port or 0)
-        self._portal = PORTALS.get(self.options.backend)
-        self._serve_future = self._portal.start_task_soon(self._serve, sock)
-
-    async def restart_async(self, down_for: float = 0.0) -> None:
-        """The awaitable form of :meth:`restart`."""
-        await self._waits.in_thread(lambda: self.restart(down_for))
-
-    def __enter__(self) -> MockServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def _cancel(self) -> None:
-        # Runs in the server thread, like _serve: if _serve has not started yet, the flag
-        # stops it before it accepts anything.
-        self._stopping = True
-        # Let the loop take in what already arrived (a client's last frames, its FIN) so the
-        # record, and strict mode's verdict, do not depend on how fast teardown came.
-        for _ in range(_SETTLE_ITERATIONS):
-            await anyio.lowlevel.checkpoint()
-        if self._scope is not None:
-            self._scope.cancel()
-
-    async def _serve(self, sock: socket.socket) -> None:
-        async with anyio.create_task_group() as tg:
-            self._scope = tg.cancel_scope
-            if self._stopping:
-                sock.close()
-                return
-            if self.options.deadline is not None:
-                tg.start_soon(self._deadline, self.options.deadline)
-            if self.options.backend == "asyncio":
-                # asyncio's own protocol callbacks: several times faster per frame than
-                # anyio's streams (see _fastio.py); trio keeps anyio's streams.
-                await serve_asyncio(sock, self._accept, tg)
-            else:
-                async with await SocketListener.from_socket(sock) as listener:
-                    await listener.serve(self._accept, task_group=tg)
-
-    async def _deadline(self, seconds: float) -> None:
-        await anyio.sleep(seconds)
-        with self._cond:
-            still_open = [c.label for c in self._connections if not c.closed]
-        self.record_error(
-            "server",
-            WaitTimeout(
-                f"the mock server's deadline of {seconds} s (option deadline) passed; it closed "
-                f"its listener and {len(still_open)} open connection(s): {still_open}"
-            ),
-        )
-        assert self._scope is not None
-        self._scope.cancel()
 
     async def _accept(self, stream: SocketStream) -> None:
         peer = stream.extra(SocketAttribute.remote_address)
@@ -237,74 +101,6 @@ class MockServer:
         if not outcomes:
             return _ACCEPT
         return outcomes[min(index, len(outcomes) - 1)]
-
-    # -- addresses --------------------------------------------------------------------------
-
-    @property
-    def scheme(self) -> str:
-        """``"ws"`` or ``"wss"``."""
-        return "wss" if self.options.tls else "ws"
-
-    @property
-    def host(self) -> str:
-        """The address the server listens on, e.g. ``127.0.0.1``."""
-        return self.options.host
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (picked by the kernel unless configured)."""
-        if self._port is None:
-            raise ServerError("the server is not started: it has no port yet")
-        return self._port
-
-    @property
-    def url(self) -> str:
-        """The server's URL, e.g. ``ws://127.0.0.1:54321``."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
-
-    def url_for(self, path: str = "/") -> str:
-        """The URL of ``path`` on this server (a leading ``/`` is added when missing)."""
-        if not path.startswith("/"):
-            path = "/" + path
-        return self.url + path
-
-    # -- TLS --------------------------------------------------------------------------------
-
-    def tls_server_context(self) -> ssl.SSLContext:
-        """The server-side ``ssl.SSLContext`` (with the configured TLS fault)."""
-        assert self._tls is not None
-        return self._tls.server_context_for(self.options.tls_fault, self.options.client_cert)
-
-    def _require_tls(self) -> TlsMaterial:
-        if self._tls is None or not self.options.tls:
-            raise ConfigError(
-                "this server is not a TLS server: use the wss_server fixture or "
-                "ws_server_factory(tls=True)"
-            )
-        return self._tls
-
-    def client_ssl_context(self) -> ssl.SSLContext:
-        """A new client-side ``ssl.SSLContext`` that trusts the session CA. With
-        ``client_cert=True`` (mutual TLS) it also carries the client certificate.
-
-        (With a ``tls_fault``, the server's certificate is wrong on purpose: this context then
-        makes a client refuse it, as it should.)
-        """
-        return self._require_tls().client_context(with_cert=self.options.client_cert)
-
-    def client_cert_files(self) -> tuple[Path, Path]:
-        """``(certificate chain PEM, private key PEM)`` of a client certificate issued by the
-        session CA, for mutual TLS with clients configured by file."""
-        return self._require_tls().client_cert_files()
-
-    @property
-    def ca_path(self) -> Path:
-        """Path of a PEM file with the CA certificate, for clients configured by file or by
-        ``SSL_CERT_FILE``."""
-        return self._require_tls().ca_path
-
-    # -- behaviour --------------------------------------------------------------------------
 
     def handler(self, fn: Handler) -> Handler:
         """Run ``fn`` (an ``async`` function taking a :class:`WebSocket`) on each new connection.
@@ -433,91 +229,6 @@ class MockServer:
                     self._releases[label].set()
             return self._releases[label]
 
-    # -- connections and waits ------------------------------------------------------------------
-
-    @property
-    def connections(self) -> list[Connection]:
-        """Every connection accepted so far, in order."""
-        with self._cond:
-            return list(self._connections)
-
-    def _describe_connections(self) -> str:
-        if not self._connections:
-            return "no connection arrived"
-        return "; ".join(conn.describe() for conn in self._connections)
-
-    def wait_for_connection(
-        self, index: int | None = None, timeout: float | None = None
-    ) -> Connection:
-        """Block until a connection has arrived and the server has acted on its opening
-        handshake (answered it, or closed), and return it.
-
-        Args:
-            index: which connection, from 0. By default, the next one that no earlier call to
-                this method (or :meth:`connection`) returned.
-            timeout: seconds to wait; the server's ``timeout`` option by default.
-
-        Raises:
-            WaitTimeout: no such connection arrived in time.
-        """
-        with self._cond:
-            wanted = self._handed_out if index is None else index
-        self._waits.wait(
-            lambda: len(self._connections) > wanted and self._connections[wanted].handshake_done,
-            timeout,
-            lambda: f"connection #{wanted} to {self.url}",
-            self._describe_connections,
-        )
-        with self._cond:
-            if index is None:
-                self._handed_out = max(self._handed_out, wanted + 1)
-            return self._connections[wanted]
-
-    async def connection(
-        self, index: int | None = None, timeout: float | None = None
-    ) -> Connection:
-        """The awaitable form of :meth:`wait_for_connection`."""
-        return await self._waits.in_thread(lambda: self.wait_for_connection(index, timeout))
-
-    # -- failures ---------------------------------------------------------------------------
-
-    def record_error(self, where: str, exc: BaseException) -> None:
-        """Record a failure of a handler or of the server; the test fails with it."""
-        with self._cond:
-            self._errors.append((where, exc))
-            self._cond.notify_all()
-
-    @property
-    def violations(self) -> list[tuple[str, Violation]]:
-        """Every protocol rule the client broke, as ``(connection label, Violation)``."""
-        with self._cond:
-            numbered = [
-                (number, conn.label, violation)
-                for conn in self._connections
-                for number, violation in conn.numbered_violations()
-            ]
-        return [(label, violation) for _, label, violation in sorted(numbered, key=_first)]
-
-    @property
-    def errors(self) -> list[tuple[str, BaseException]]:
-        """Exceptions raised by handlers (or by the server itself), as ``(where, exception)``."""
-        with self._cond:
-            return list(self._errors)
-
-    def _failure(self) -> WsmockError | None:
-        """The error of a failed handler or script, if any (lock held or not)."""
-        errors = list(self._errors)
-        if errors:
-            first = errors[0][1]
-            text = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in errors)
-            error = ServerError(f"the mock server at {self.url} failed: {text}")
-            error.__cause__ = first
-            return error
-        failures = [c.script_failure for c in self._connections if c.script_failure]
-        if failures:
-            return ScriptError("\n".join(f for f in failures if f))
-        return None
-
     def _unfinished_scripts(self) -> list[str]:
         with self._cond:
             connections = list(self._connections)
@@ -560,45 +271,6 @@ class MockServer:
         strict = [(label, v) for label, v in self.violations if not v.limit]
         if self.options.strict and strict:
             raise ClientViolationError(strict)
-
-    @property
-    def notes(self) -> list[str]:
-        """Server-wide events: restarts, the deadline."""
-        with self._cond:
-            return list(self._notes)
-
-    @property
-    def show_credentials(self) -> bool:
-        """Whether transcripts show credential header values (the ``show_credentials`` option)."""
-        return self.options.show_credentials
-
-    def transcript(self) -> str:
-        """The readable account of every connection, as failure reports show it."""
-        return render_server(self)
-
-    def __repr__(self) -> str:
-        state = self.url if self._port is not None else "not started"
-        return f"<MockServer {state}, {len(self._connections)} connection(s)>"
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host`` and listening: done here, in the caller's thread, rather
-    than through anyio's listener factory, which resolves the address in a worker thread."""
-    address = "127.0.0.1" if host == "localhost" else host
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((address, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ServerError(f"cannot listen on {host} port {port}: {exc}") from exc
-    return sock
-
-
-def _first(item: tuple[int, str, Violation]) -> int:
-    return item[0]
 
 
 class _EngineHost:

@@ -40,10 +40,10 @@ def test_deadline_fails_a_stuck_test_and_the_run_goes_on(pytester: pytest.Pytest
     started = time.monotonic()
     result = pytester.runpytest("-p", "no:cacheprovider")
     took = time.monotonic() - started
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_stuck*",
+            "*_ test_stuck _*",
             "*the mock server's deadline of 0.5 s (option deadline) passed; it closed its "
             "listener and 1 open connection(s)*",
         ]
