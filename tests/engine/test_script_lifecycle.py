@@ -11,6 +11,8 @@ from ..plugin._support import RAW_CLIENT, write_ini
 from ..scripts._support import sync_client
 
 HEADER = """
+import time
+
 import pytest
 import websockets.exceptions
 import websockets.sync.client
@@ -99,12 +101,13 @@ def test_stall(sockets, ws_server):
     ws_server.script(send_text("hi"), Fault.stall(5))
     sock = raw_handshake(ws_server.host, ws_server.port)
     sockets.append(sock)
-    data = b""
-    while b"hi" not in data:
-        chunk = sock.recv(4096)
-        assert chunk, data
-        data += chunk
-    assert not ws_server.wait_for_connection().closed
+    conn = ws_server.wait_for_connection()
+    # "hi" is sent (the record is written before the bytes leave): the stall comes next.
+    deadline = time.monotonic() + 5
+    while not conn.sent:
+        assert time.monotonic() < deadline, conn.describe()
+        time.sleep(0.01)
+    assert not conn.closed
 """,
     )
     result.assert_outcomes(passed=1)
