@@ -64,6 +64,8 @@ class Engine(Reader):
     ) -> None:
         super().__init__(host, stream, record, outcome=outcome, handler=handler, steps=steps)
         self.websocket = WebSocket(self)
+        #: A write gave up because the client did not read (see ``_send``).
+        self.write_stalled = False
 
     # -- the whole life -------------------------------------------------------------------------
 
@@ -273,13 +275,32 @@ class Engine(Reader):
             if index and m.split_interval:
                 await anyio.sleep(m.split_interval)
             if m.write_chunks is None:
-                await self.stream.send(piece)
+                await self._send(piece)
                 continue
             size, interval = m.write_chunks
             for start in range(0, len(piece), size):
                 if start or index:
                     await anyio.sleep(interval)
-                await self.stream.send(piece[start : start + size])
+                await self._send(piece[start : start + size])
+
+    async def _send(self, data: bytes) -> None:
+        """One write, bounded by the ``timeout`` option: a client that does not read (its
+        receive buffer full) cannot hold a handler, a script or the test forever."""
+        limit = self.options.timeout
+        with anyio.move_on_after(limit) as scope:
+            await self.stream.send(data)
+        if not scope.cancelled_caught:
+            return
+        # Part of a frame may be out: the connection cannot go on.
+        self.write_stalled = True
+        self.note(
+            f"a write of {len(data)} bytes did not finish within {limit} s (timeout): the "
+            f"client is not reading; the server closed TCP"
+        )
+        await self.act(self.machine.server_ends_tcp())
+        raise ConnectionClosed(
+            self.record.label, "send", f"closed: the client did not read for {limit} s"
+        )
 
     async def send_message(
         self,

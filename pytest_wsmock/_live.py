@@ -265,8 +265,14 @@ class Connection(ConnectionRecord):
         limit = self._waits.default_timeout
 
         async def bounded() -> bool:
-            with anyio.move_on_after(limit):
-                await fn(engine)
+            # The engine bounds each write by the same timeout; this is the backstop.
+            with anyio.move_on_after(limit + 1):
+                try:
+                    await fn(engine)
+                except ConnectionClosed:
+                    if engine.write_stalled:
+                        return False
+                    raise
                 return True
             # A frame may be half written: the connection cannot go on.
             engine.note(
