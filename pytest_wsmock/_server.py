@@ -34,9 +34,16 @@ _TOO_MANY = Handshake.unavailable(retry_after=1).named(
     "too-many-connections", "503 Service Unavailable: max_connections open connections"
 )
 #: Violation kinds that are the server's limits, not the client's faults: recorded, answered
-#: (1009, 431, 414), but not failed on in strict mode.
+#: (1009, 431, 414, 1008), but not failed on in strict mode. Each such violation also has
+#: ``Violation.limit`` set, which is what strict mode reads.
 LIMIT_KINDS = frozenset(
-    {"frame-too-large", "message-too-big", "headers-too-large", "request-line-too-long"}
+    {
+        "frame-too-large",
+        "message-too-big",
+        "headers-too-large",
+        "request-line-too-long",
+        "record-too-large",
+    }
 )
 _ACCEPT = Handshake()
 

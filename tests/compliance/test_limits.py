@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_wsmock import MockServer, Opcode
-from pytest_wsmock._server import LIMIT_KINDS  # not public (yet): see the report
+from pytest_wsmock import LIMIT_KINDS, MockServer, Opcode
 
 from ._checks import (
     assert_recorded,
@@ -22,12 +21,13 @@ TOO_BIG = "RFC 6455 section 10.4"
 
 
 def test_limit_kinds_are_documented_names() -> None:
-    """The four limit kinds are exactly the ones strict mode lets pass."""
+    """The five limit kinds are exactly the ones strict mode lets pass."""
     assert {
         "frame-too-large",
         "message-too-big",
         "headers-too-large",
         "request-line-too-long",
+        "record-too-large",
     } == set(LIMIT_KINDS)
 
 
