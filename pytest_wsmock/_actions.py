@@ -232,6 +232,13 @@ class ConnectionCore:
         """Send our FIN after every queued byte; the reader runs on until the client's FIN."""
         fin_first = self.fin_seen if self.fin_seen is not None else self.peer_fin_pending()
         self.machine.server_fin_sent(client_fin_first=fin_first)
+        owner = self.write_lock.statistics().owner
+        if owner is not None and owner.id != anyio.get_current_task().id:
+            # Another task is in the middle of a frame (our close frame, say, on a stream whose
+            # send yields between pieces): the FIN must come after its last byte, not cut it.
+            # That write is bounded by the timeout option, so this wait is too.
+            async with self.write_lock:
+                pass
         with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
             # On the TCP stream, under TLS too: TLS 1.2 streams refuse send_eof, and we do not
             # send close_notify (clients are told so by standard_compatible=False).
