@@ -102,14 +102,7 @@ class ConnectionCore:
         self.task_group: anyio.abc.TaskGroup | None = None
         # Bytes read but not parsed (see finish): every byte is accounted for in the record.
         self.unparsed = 0
-        # Whether the client's FIN was already waiting when we answered its close frame.
-        self.fin_seen: bool | None = None
-        # The close code and reason that answer a client close frame that broke a rule.
-        self.reply: tuple[int, str] | None = None
-        self.over_budget = False
         self.read_scope = anyio.CancelScope()
-        # Whether the read deadline in force is violation_grace's (else close_timeout's).
-        self.grace_deadline = False
         self.reader_done = anyio.Event()
 
     # -- Link: what the WebSocket reads ---------------------------------------------------------
@@ -180,10 +173,10 @@ class ConnectionCore:
                 # RFC 6455 section 5.5.1: answer with a close frame, echoing the status code.
                 code = self.machine.client_close[0] if self.machine.client_close else None
                 reason = ""
-                if self.reply is not None:
+                if self.machine.reply is not None:
                     # The client's close frame broke a rule: answer with the rule's code
                     # rather than echo an invalid one (RFC 6455 section 7.1.7).
-                    code, reason = self.reply
+                    code, reason = self.machine.reply
                 payload = build_close_payload(code, reason)
                 with contextlib.suppress(ConnectionClosed):
                     await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
@@ -191,7 +184,7 @@ class ConnectionCore:
                 await self._shutdown()
             elif action is Action.DEADLINE:
                 self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
-                self.grace_deadline = False
+                self.machine.grace_deadline = False
             elif action is Action.GRACE:
                 self.end_after_grace()
             elif action is Action.ABORT:
@@ -230,7 +223,8 @@ class ConnectionCore:
 
     async def _shutdown(self) -> None:
         """Send our FIN after every queued byte; the reader runs on until the client's FIN."""
-        fin_first = self.fin_seen if self.fin_seen is not None else self.peer_fin_pending()
+        seen = self.machine.client_fin_seen
+        fin_first = seen if seen is not None else self.peer_fin_pending()
         self.machine.server_fin_sent(client_fin_first=fin_first)
         owner = self.write_lock.statistics().owner
         if owner is not None and owner.id != anyio.get_current_task().id:
@@ -277,7 +271,7 @@ class ConnectionCore:
             deadline = anyio.current_time() + self.options.violation_grace
             if deadline < self.read_scope.deadline:
                 self.read_scope.deadline = deadline
-                self.grace_deadline = True
+                self.machine.grace_deadline = True
 
     async def send_frames(self, frames: Sequence[OutFrame], *, deliberate: bool = False) -> None:
         """Write frames in order (the engine implements it; the close reply needs it here)."""

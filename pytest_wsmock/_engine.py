@@ -64,8 +64,6 @@ class Engine(Reader):
     ) -> None:
         super().__init__(host, stream, record, outcome=outcome, handler=handler, steps=steps)
         self.websocket = WebSocket(self)
-        #: A write gave up because the client did not read (see ``_send``).
-        self.write_stalled = False
 
     # -- the whole life -------------------------------------------------------------------------
 
@@ -292,7 +290,7 @@ class Engine(Reader):
         if not scope.cancelled_caught:
             return
         # Part of a frame may be out: the connection cannot go on.
-        self.write_stalled = True
+        self.machine.write_stalled = True
         self.note(
             f"a write of {len(data)} bytes did not finish within {limit} s (timeout): the "
             f"client is not reading; the server closed TCP"

@@ -270,7 +270,7 @@ class Connection(ConnectionRecord):
                 try:
                     await fn(engine)
                 except ConnectionClosed:
-                    if engine.write_stalled:
+                    if engine.machine.write_stalled:
                         return False
                     raise
                 return True

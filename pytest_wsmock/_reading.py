@@ -80,7 +80,7 @@ class Reader(ConnectionCore):
     def _note_timeout(self) -> None:
         state = self.machine.state
         timeout = self.options.close_timeout
-        if self.grace_deadline:
+        if self.machine.grace_deadline:
             self.note(
                 f"the server closed TCP {self.options.violation_grace} s after a deliberate "
                 f"violation (violation_grace)"
@@ -130,7 +130,7 @@ class Reader(ConnectionCore):
     async def _on_data(
         self, data: bytes, decoder: FrameDecoder, assembler: MessageAssembler
     ) -> None:
-        if decoder.failed or self.over_budget:
+        if decoder.failed or self.machine.over_budget:
             # After a fatal framing error nothing can be parsed any more (where would the next
             # frame start?), and past the record budget nothing more is kept: the bytes are
             # counted, and the count is noted at the end.
@@ -140,7 +140,7 @@ class Reader(ConnectionCore):
             if isinstance(item, Violation):
                 await self.client_violation(item)
                 continue
-            if self.over_budget:
+            if self.machine.over_budget:
                 # Past the record budget nothing more is kept, only counted.
                 self.unparsed += len(item.header) + len(item.payload)
                 continue
@@ -176,7 +176,7 @@ class Reader(ConnectionCore):
                 for event in events:
                     if isinstance(event, Violation):
                         self.record.violation(event)
-                        self.reply = (event.close_code or 1002, event.kind[:100])
+                        self.machine.reply = (event.close_code or 1002, event.kind[:100])
                 await self._on_client_close(bad_close)
                 continue
             for event in events:
@@ -217,9 +217,9 @@ class Reader(ConnectionCore):
 
     async def _over_budget(self) -> None:
         """The record went over ``max_record_size``: end the connection once, with 1008."""
-        if self.over_budget:
+        if self.machine.over_budget:
             return
-        self.over_budget = True
+        self.machine.over_budget = True
         limit = self.options.max_record_size
         self.note(
             f"max_record_size: the record of this connection holds {self.record.record_size} "
@@ -243,7 +243,9 @@ class Reader(ConnectionCore):
     async def _on_client_close(self, event: CloseEvent) -> None:
         # Look before answering: a FIN already here was sent before the client could have
         # seen our close frame (httpx-ws does that); one that comes later is fair play.
-        self.fin_seen = self.peer_fin_pending() if self.machine.client_close is None else None
+        self.machine.client_fin_seen = (
+            self.peer_fin_pending() if self.machine.client_close is None else None
+        )
         await self.act(self.machine.receive_close(event.code, event.reason))
 
     async def client_violation(self, violation: Violation) -> None:
@@ -257,5 +259,5 @@ class Reader(ConnectionCore):
                 await self.send_frames([OutFrame(Opcode.CLOSE, payload)])
         if not self.machine.ended and self.machine.state is not State.DRAINING:
             # Failing the connection does not wait for the client's close frame.
-            self.fin_seen = None
+            self.machine.client_fin_seen = None
             await self.act(self.machine.handle(StateEvent.HALF_CLOSE))

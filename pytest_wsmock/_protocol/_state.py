@@ -207,6 +207,14 @@ class ConnectionState:
         write_delay: seconds every write waits first (fault delay-writes).
         write_chunks: ``(bytes per write, seconds between writes)`` (fault throttle).
         split_interval: seconds between a frame's header and its payload (fault split-frames).
+        client_fin_seen: whether the client's FIN was already waiting when its close frame was
+            read (then the client ended TCP first, whatever our reply does); ``None``: look.
+        reply: the close code and reason that answer a client close frame that broke a rule
+            (instead of echoing its invalid code).
+        grace_deadline: whether the deadline in force is violation_grace's (else
+            close_timeout's).
+        over_budget: the record went over max_record_size; the rest is only counted.
+        write_stalled: a write gave up because the client did not read.
     """
 
     state: State = State.HANDSHAKE
@@ -220,6 +228,11 @@ class ConnectionState:
     write_delay: float = 0.0
     write_chunks: tuple[int, float] | None = None
     split_interval: float | None = None
+    client_fin_seen: bool | None = None
+    reply: tuple[int, str] | None = None
+    grace_deadline: bool = False
+    over_budget: bool = False
+    write_stalled: bool = False
 
     # -- questions ----------------------------------------------------------------------------
 
