@@ -103,7 +103,13 @@ class ConnectionCore:
         # Bytes read but not parsed (see finish): every byte is accounted for in the record.
         self.unparsed = 0
         self.read_scope = anyio.CancelScope()
-        self.reader_done = anyio.Event()
+        #: Set once the record is final (``finish``).
+        self.ended = anyio.Event()
+        #: Set when the reader has stopped: the connection has ended.
+        self.reader_ended = anyio.Event()
+        #: Set when the script has done all it can do without the test: it returned, or waits
+        #: at wait_for_release (replaced by a new event when the release comes).
+        self.script_idle = anyio.Event()
 
     # -- Link: what the WebSocket reads ---------------------------------------------------------
 
@@ -131,7 +137,10 @@ class ConnectionCore:
         self.record.note(text)
 
     def finish(self) -> None:
-        """Write how the connection ended: the record is final."""
+        """Write how the connection ended: the record is final (once; later calls do nothing)."""
+        if self.ended.is_set():
+            return
+        self.ended.set()
         violation = self.pings.unanswered()
         if violation is not None:
             self.record.violation(violation)

@@ -47,6 +47,8 @@ class ScriptProgress:
         position: the index of the step running now (or that ended the script).
         done: the script ran to its end, or stopped as its lifecycle allows.
         failure: why it failed, or ``None``.
+        excused: the server broke the protocol on purpose on this connection, so expectations
+            the connection's end leaves unmet stop the script quietly.
     """
 
     steps: tuple[str, ...]
@@ -54,6 +56,7 @@ class ScriptProgress:
     position: int = 0
     done: bool = False
     failure: str | None = None
+    excused: bool = False
 
 
 class ConnectionRecord:
@@ -413,9 +416,11 @@ class ConnectionRecord:
 
         self._update(change)
 
-    def script_at(self, index: int) -> None:
-        """The script is at step ``index``."""
-        self._script_change(position=index)
+    def script_at(self, index: int, *, excused: bool = False) -> None:
+        """The script is at step ``index`` (``excused``: the server broke the protocol on
+        purpose by now)."""
+        script = self._script
+        self._script_change(position=index, excused=excused or bool(script and script.excused))
 
     def script_finished(self) -> None:
         """The script ran to its end (or stopped as its lifecycle allows)."""
@@ -452,6 +457,13 @@ class ConnectionRecord:
                 else f"script {self.step_text(index)}: still running when the test ended"
             )
         if not unmet:
+            self.script_finished()
+            return None
+        if script.excused:
+            self.note(
+                f"script stopped at {self.step_text(script.position)}: the test ended after the "
+                f"server broke the protocol on purpose"
+            )
             self.script_finished()
             return None
         state = str(self._close) if self._close else "the connection is still open"

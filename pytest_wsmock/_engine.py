@@ -75,20 +75,38 @@ class Engine(Reader):
             async with anyio.create_task_group() as tg:
                 self.task_group = tg
                 if self.steps is not None:
-                    tg.start_soon(run_script, self.websocket, self.steps)
+                    tg.start_soon(self._run_script, self.steps)
                 elif isinstance(self.handler, InlineHandler):
                     self.inline = self.handler
                 elif self.handler is not None:
                     tg.start_soon(self._run_handler, self.handler)
                 await self._read_frames(trailing)
-                self.inbox.close()
-                self.controls.close()
+                self.reader_ended.set()
+                await self.act(self.machine.server_ends_tcp())
+                if self.steps is not None:
+                    # The script's lifecycle runs to its end first (sends skipped, pauses cut
+                    # short, expectations judged), so the record is whole when it is final.
+                    with anyio.move_on_after(self.options.close_timeout):
+                        await self.script_idle.wait()
+                # The connection has ended: the record says so now, not when a handler that
+                # is still sleeping gets round to returning (its sends now raise
+                # ConnectionClosed, its receives end).
+                self.finish()
         except Exception as exc:  # a bug of ours must fail the test, not vanish
             self.host.error(self.record.label, exc)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.act(self.machine.server_ends_tcp())
                 self.finish()
+
+    async def _run_script(self, steps: tuple[Step, ...]) -> None:
+        try:
+            await run_script(self.websocket, steps)
+        finally:
+            self.script_idle.set()
+        # After the script: record, answer pings and close, until the connection ends.
+        async for _ in self.websocket:
+            pass
 
     async def _run_handler(self, handler: Handler) -> None:
         try:
@@ -130,7 +148,7 @@ class Engine(Reader):
         self.reading_allowed = anyio.Event()
         if block_writes:
             async with self.write_lock:
-                await anyio.sleep(seconds or 0)
+                await self.pause(seconds or 0)
             self.reading_allowed.set()
             return
         if seconds is None:
@@ -159,7 +177,17 @@ class Engine(Reader):
             self.machine.split_interval = split_interval
 
     async def wait_for_release(self, label: str) -> None:
-        await self.host.release_event(label).wait()
+        event = self.host.release_event(label)
+        if event.is_set():
+            return
+        self.script_idle.set()  # the script now waits for the test, not for the connection
+        await event.wait()
+        self.script_idle = anyio.Event()
+
+    async def pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the connection ends first."""
+        with anyio.move_on_after(seconds):
+            await self.reader_ended.wait()
 
     # -- receiving, for the WebSocket -----------------------------------------------------------
 
@@ -347,7 +375,15 @@ class Engine(Reader):
 
     async def close(self, code: int | None, reason: str) -> None:
         """Start the closing handshake from the server's side; return when the connection has
-        ended (the client answered and TCP is closed, or close_timeout ran out)."""
+        ended (the client answered and TCP is closed, or close_timeout ran out).
+
+        Bounded in every state: a connection that cannot send a close frame (never opened,
+        closing, half-closed) gets ``close_timeout`` to end by itself, then the server closes
+        TCP."""
+        if self.machine.state is State.HANDSHAKE:
+            # The 101 is being written (the write lock holds it): queue behind it.
+            async with self.write_lock:
+                pass
         if self.machine.may_send(close=True) and self.machine.server_close is None:
             # A write blocked by a client that does not read must not hold the close forever.
             with anyio.move_on_after(self.options.close_timeout) as scope:
@@ -361,7 +397,15 @@ class Engine(Reader):
                     f"(close_timeout) when the server wanted to close; the server closed TCP"
                 )
                 await self.act(self.machine.server_ends_tcp())
-        await self.reader_done.wait()
+        with anyio.move_on_after(self.options.close_timeout) as scope:
+            await self.ended.wait()
+        if scope.cancelled_caught and not self.machine.ended:
+            self.note(
+                f"the connection did not end within {self.options.close_timeout} s "
+                f"(close_timeout) after the server asked to close it; the server closed TCP"
+            )
+            await self.act(self.machine.server_ends_tcp())
+        await self.ended.wait()
 
     # -- reading ---------------------------------------------------------------------------------
 

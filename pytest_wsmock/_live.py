@@ -266,12 +266,13 @@ class Connection(ConnectionRecord):
 
         async def bounded() -> bool:
             # The engine bounds each write by the same timeout; this is the backstop.
+            stalled_before = engine.machine.write_stalled
             with anyio.move_on_after(limit + 1):
                 try:
                     await fn(engine)
                 except ConnectionClosed:
-                    if engine.machine.write_stalled:
-                        return False
+                    if engine.machine.write_stalled and not stalled_before:
+                        return False  # this call's own write gave up
                     raise
                 return True
             # A frame may be half written: the connection cannot go on.
@@ -315,9 +316,10 @@ class Connection(ConnectionRecord):
     def send_close(self, code: int | None = 1000, reason: str = "") -> CloseInfo:
         """Run the closing handshake from the server's side now; return how it ended.
 
-        On a connection that is already closing or closed, nothing is sent: this returns how
-        it ended (or waits for that). (:attr:`close` is the record of how the connection ended;
-        this starts the ending.)
+        On a connection already closing or closed, or one that never opened, nothing is sent:
+        this returns how it ended (or waits for that, at most ``close_timeout`` before the
+        server closes TCP). (:attr:`close` is the record of how the connection ended; this
+        starts the ending.)
         """
         engine, portal = self._control.engine, self._control.portal
         if engine is not None and portal is not None and not self.closed:

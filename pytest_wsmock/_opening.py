@@ -65,6 +65,7 @@ class Opening(Protocol):
     steps: tuple[Step, ...] | None
     deflate: PerMessageDeflate | None
     unparsed: int
+    write_lock: anyio.Lock
 
     def note(self, text: str) -> None: ...
 
@@ -103,6 +104,14 @@ async def _tls_handshake(engine: Opening) -> bool:
                 ssl_context=engine.host.tls_context(),
                 standard_compatible=False,
             )
+    except TimeoutError:
+        engine.record.record_tls_error(
+            f"the client did not finish the TLS handshake within "
+            f"{options.handshake_timeout} s (handshake_timeout)"
+        )
+        return False
+    except anyio.ClosedResourceError:
+        return False  # the server closed it (send_close, teardown)
     except (ssl.SSLError, OSError, anyio.BrokenResourceError, anyio.EndOfStream) as exc:
         why = str(exc.__cause__ or exc)
         reset = isinstance(exc, (ConnectionResetError, anyio.BrokenResourceError)) or isinstance(
@@ -118,12 +127,6 @@ async def _tls_handshake(engine: Opening) -> bool:
         if "reset by peer" in why or reset:
             # The client reset the connection: the record says so, not "closed by server".
             await engine.act(engine.machine.client_ended_tcp(reset=True))
-        return False
-    except TimeoutError:
-        engine.record.record_tls_error(
-            f"the client did not finish the TLS handshake within "
-            f"{options.handshake_timeout} s (handshake_timeout)"
-        )
         return False
     return True
 
@@ -144,6 +147,8 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
         while result is None:
             try:
                 data = await engine.stream.receive(RECEIVE_SIZE)
+            except anyio.ClosedResourceError:
+                return None  # the server closed it (send_close, teardown): the record says so
             except (anyio.EndOfStream, anyio.BrokenResourceError) as exc:
                 reset = isinstance(exc, anyio.BrokenResourceError)
                 engine.note(
@@ -273,17 +278,20 @@ async def _carry_out(engine: Opening, request: Request, outcome: Handshake) -> b
     engine.record.record_response(
         response, subprotocol=rendered.subprotocol, extensions=rendered.extensions
     )
-    opened = rendered.status == 101
-    if opened:
+    if rendered.status != 101:
+        await _write(engine, raw, outcome)
+        await _refuse(engine)
+        return False
+    # Open from now on (the record says so), but frames from the test or a close queue behind
+    # the 101 on the write lock: a trickled response is never interleaved with a frame.
+    async with engine.write_lock:
         engine.deflate = _deflate_for(rendered.extensions)
         await engine.act(engine.machine.handle(StateEvent.OPENED))
         if not outcome.is_correct_for(request):
             # A client that fails a broken answer may drop TCP without a closing handshake.
             await engine.act(engine.machine.deliberate_break())
-    await _write(engine, raw, outcome)
-    if not opened:
-        await _refuse(engine)
-    return opened and not engine.machine.ended
+        await _write(engine, raw, outcome)
+    return not engine.machine.ended
 
 
 async def _write(engine: Opening, data: bytes, outcome: Handshake) -> None:

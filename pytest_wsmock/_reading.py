@@ -38,37 +38,34 @@ class Reader(ConnectionCore):
             deflate=self.deflate,
         )
         data = trailing
-        try:
-            with self.read_scope:
-                while True:
-                    if data:
-                        await self._on_data(data, decoder, assembler)
-                    if self.machine.ended:
-                        return
-                    if not self.reading_allowed.is_set():
-                        await self.reading_allowed.wait()
-                    try:
-                        data = await self._receive_idle_bounded()
-                    except anyio.EndOfStream:
-                        self._note_pending(decoder)
-                        await self.act(self.machine.client_ended_tcp(reset=False))
-                        return
-                    except anyio.BrokenResourceError:
-                        self._note_pending(decoder)
-                        await self.act(self.machine.client_ended_tcp(reset=True))
-                        return
-                    except ssl.SSLError as exc:
-                        await self.tls_failed(exc)
-                        return
-                    except anyio.ClosedResourceError:
-                        # We closed the stream ourselves (a fault, a deadline) while this task
-                        # was reading: on trio that ends the read before the cancellation does.
-                        return
-            if self.read_scope.cancelled_caught and not self.machine.ended:
-                self._note_timeout()
-                await self.act(self.machine.handle(StateEvent.TIMEOUT))
-        finally:
-            self.reader_done.set()
+        with self.read_scope:
+            while True:
+                if data:
+                    await self._on_data(data, decoder, assembler)
+                if self.machine.ended:
+                    return
+                if not self.reading_allowed.is_set():
+                    await self.reading_allowed.wait()
+                try:
+                    data = await self._receive_idle_bounded()
+                except anyio.EndOfStream:
+                    self._note_pending(decoder)
+                    await self.act(self.machine.client_ended_tcp(reset=False))
+                    return
+                except anyio.BrokenResourceError:
+                    self._note_pending(decoder)
+                    await self.act(self.machine.client_ended_tcp(reset=True))
+                    return
+                except ssl.SSLError as exc:
+                    await self.tls_failed(exc)
+                    return
+                except anyio.ClosedResourceError:
+                    # We closed the stream ourselves (a fault, a deadline) while this task
+                    # was reading: on trio that ends the read before the cancellation does.
+                    return
+        if self.read_scope.cancelled_caught and not self.machine.ended:
+            self._note_timeout()
+            await self.act(self.machine.handle(StateEvent.TIMEOUT))
 
     def _note_pending(self, decoder: FrameDecoder) -> None:
         """Bytes of an unfinished frame when the stream ended: noted, so no byte the client

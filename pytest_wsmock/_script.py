@@ -12,16 +12,16 @@ close frame.
 from __future__ import annotations
 
 from ._errors import ConfigError, ConnectionClosed, WaitTimeout
-from ._steps import Step, StepFailed
+from ._steps import Step, StepEnded, StepFailed
 from ._websocket import WebSocket
 
 
 async def run_script(ws: WebSocket, steps: tuple[Step, ...]) -> None:
-    """Run ``steps`` on one connection, then behave as the default server until it closes."""
+    """Run ``steps`` on one connection (the engine then behaves as the default server)."""
     record = ws.connection
     record.script_started(tuple(s.describe() for s in steps), tuple(s.expects for s in steps))
     for index, step in enumerate(steps):
-        record.script_at(index)
+        record.script_at(index, excused=ws.broke_protocol)
         if not step.expects and not ws.open:
             record.note(f"script {record.step_text(index)}: skipped, the connection had ended")
             continue
@@ -38,17 +38,17 @@ async def run_script(ws: WebSocket, steps: tuple[Step, ...]) -> None:
                 break
             # A send that found the connection ending: skipped, not a failure.
             record.note(f"script {record.step_text(index)}: skipped, the connection ended ({exc})")
+        except StepEnded as exc:
+            # The connection ended before the expectation could be met.
+            _unmet(ws, index, str(exc))
+            break
         except (StepFailed, WaitTimeout) as exc:
-            if ws.open:
-                record.script_failed(index, str(exc))
-            else:
-                _unmet(ws, index, str(exc))
+            # A wrong message, or none in time: a failure however the connection ends after.
+            record.script_failed(index, str(exc))
             break
     else:
         record.script_finished()
-    # After the script: record, answer pings and close, until the connection ends.
-    async for _ in ws:
-        pass
+    record.script_at(record.script.position if record.script else 0, excused=ws.broke_protocol)
 
 
 def _unmet(ws: WebSocket, index: int, why: str) -> None:

@@ -20,6 +20,11 @@ class StepFailed(Exception):
     """Internal: an expectation of a script was not met (becomes a ScriptError at teardown)."""
 
 
+class StepEnded(StepFailed):
+    """Internal: an expectation could not be met because the connection ended first (the
+    script lifecycle decides what that means: see ``_script.py``)."""
+
+
 class Step:
     """One step of a script (see :meth:`MockServer.script`).
 
@@ -200,7 +205,7 @@ class _Expect(Step):
         except TimeoutError as exc:
             raise StepFailed(f"no message came: {exc}") from None
         except ConnectionClosed as exc:
-            raise StepFailed(f"the connection closed first ({exc})") from None
+            raise StepEnded(f"the connection closed first ({exc})") from None
         self.check(message)
 
     def check(self, message: Message) -> None:
@@ -254,7 +259,7 @@ class _ExpectControl(Step):
                 try:
                     frame: Frame = await ws.receive_control(limit, opcode=self.opcode)
                 except ConnectionClosed as exc:
-                    raise StepFailed(f"the connection closed before a {wanted} ({exc})") from None
+                    raise StepEnded(f"the connection closed before a {wanted} ({exc})") from None
                 if self.payload is None or frame.payload == self.payload:
                     return
                 skipped.append(frame.payload)
@@ -289,6 +294,11 @@ class _ExpectClose(Step):
             async for message in ws:
                 raise StepFailed(f"expected the client to close, it sent {message!r}")
         client_close = ws.client_close
+        if client_close is None and not ws.open:
+            raise StepEnded(
+                f"expected a close frame from the client; the connection ended without one "
+                f"({ws.connection.describe()})"
+            )
         if client_close is None:
             raise StepFailed(
                 f"expected a close frame from the client within {limit} s; "
@@ -314,11 +324,11 @@ class _Wait(Step):
         return f"wait({self.seconds})"
 
     async def run(self, ws: WebSocket) -> None:
-        await anyio.sleep(self.seconds)
+        await ws.pause(self.seconds)
 
 
 def wait(seconds: float) -> Step:
-    """Pause the script for ``seconds``."""
+    """Pause the script for ``seconds`` (less when the connection ends first)."""
     if seconds < 0:
         raise ConfigError(f"wait() takes a duration >= 0, got {seconds}")
     return _Wait(seconds)

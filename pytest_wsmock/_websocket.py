@@ -128,6 +128,8 @@ class Link(Transport, Protocol):
 
     async def wait_for_release(self, label: str) -> None: ...
 
+    async def pause(self, seconds: float) -> None: ...
+
     def end_after_grace(self) -> None: ...
 
 
@@ -348,6 +350,11 @@ class WebSocket:
         """Wait until the test calls ``server.release(label)`` (no timeout: the server's
         teardown ends the wait)."""
         await self._link.wait_for_release(label)
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when the connection ends first (nothing to wait for on a
+        connection that has ended)."""
+        await self._link.pause(seconds)
 
     def end_after_grace(self) -> None:
         """Close TCP ``violation_grace`` seconds from now unless the connection ends first."""

@@ -301,6 +301,9 @@ class ConnectionState:
 
     def client_ended_tcp(self, *, reset: bool) -> Outcome:
         """The client closed TCP (FIN) or reset it."""
+        if self.state is State.CLOSED:
+            # Our own socket is closed: what the read reports now is not the client's doing.
+            return Outcome(self.state, self.state, ())
         if self.tcp_closed_by is None:
             self.tcp_closed_by = Direction.CLIENT
             self.tcp_rst = reset
