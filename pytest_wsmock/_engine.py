@@ -16,6 +16,7 @@ blocked write after ``close_timeout``, and the server's teardown cancels everyth
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import struct
 import time
@@ -97,6 +98,7 @@ class Engine(Reader):
         finally:
             with anyio.CancelScope(shield=True):
                 await self.act(self.machine.server_ends_tcp())
+                self.reader_ended.set()
                 self.finish()
 
     async def _run_script(self, steps: tuple[Step, ...]) -> None:
@@ -397,15 +399,25 @@ class Engine(Reader):
                     f"(close_timeout) when the server wanted to close; the server closed TCP"
                 )
                 await self.act(self.machine.server_ends_tcp())
-        with anyio.move_on_after(self.options.close_timeout) as scope:
-            await self.ended.wait()
-        if scope.cancelled_caught and not self.machine.ended:
-            self.note(
-                f"the connection did not end within {self.options.close_timeout} s "
-                f"(close_timeout) after the server asked to close it; the server closed TCP"
-            )
-            await self.act(self.machine.server_ends_tcp())
-        await self.ended.wait()
+        if self.machine.state is State.HANDSHAKE:
+            # Never opened (the opening handshake is still running): it gets close_timeout to
+            # end by itself, then the server closes TCP.
+            with anyio.move_on_after(self.options.close_timeout) as scope:
+                await self.reader_ended.wait()
+            if scope.cancelled_caught and not self.machine.ended:
+                self.note(
+                    f"the connection did not end within {self.options.close_timeout} s "
+                    f"(close_timeout) after the server asked to close it; the server closed TCP"
+                )
+                await self.act(self.machine.server_ends_tcp())
+        elif not self.machine.ended and self.read_scope.deadline == math.inf:
+            # Closing with no deadline in force (half-closed, a fault holds the close): the
+            # reader gets close_timeout, and its TIMEOUT transition ends the connection.
+            self.read_scope.deadline = anyio.current_time() + self.options.close_timeout
+            self.machine.grace_deadline = False
+        # The reader ends the connection (bounded by its deadline); the record is final soon
+        # after, once a script has done what its lifecycle says (the script may be the caller).
+        await self.reader_ended.wait()
 
     # -- reading ---------------------------------------------------------------------------------
 

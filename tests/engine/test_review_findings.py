@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import anyio
 import pytest
+import websockets
 import websockets.sync.client
 
 from pytest_wsmock import (
@@ -19,8 +20,10 @@ from pytest_wsmock import (
     Opcode,
     ServerFactory,
     WebSocket,
+    close,
     expect_text,
     send_frame,
+    send_text,
     wait,
 )
 from pytest_wsmock._protocol import encode_frame
@@ -160,4 +163,23 @@ def test_close_all_after_a_half_close_is_bounded(
     assert isinstance(infos, list)
     assert len(infos) == 1
     assert conn.closed
-    assert any("did not end within" in note for note in conn.notes), conn.notes
+    assert any("did not close TCP within" in note for note in conn.notes), conn.notes
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_scripted_close_does_not_wait_on_itself(
+    ws_server_factory: ServerFactory, backend: str
+) -> None:
+    """close() as a script step returns when the connection ends, not after close_timeout:
+    with a 30 s close_timeout the record is final well within a 5 s wait."""
+    server = ws_server_factory(backend=backend, close_timeout=30)
+    server.script(send_text("hi"), close(1000))
+    with websockets.sync.client.connect(server.url, open_timeout=5, close_timeout=5) as client:
+        assert client.recv(timeout=5) == "hi"
+        with pytest.raises(websockets.ConnectionClosedOK):
+            client.recv(timeout=5)
+    conn = server.wait_for_connection()
+    info = conn.wait_closed(timeout=5)
+    assert info.server_code == 1000
+    assert conn.script is not None
+    assert conn.script.done
