@@ -29,6 +29,7 @@ from anyio.abc import ByteStream, SocketAttribute
 from ._actions import Handler, Host
 from ._connection import ConnectionRecord
 from ._errors import ConfigError, ConnectionClosed, WaitTimeout
+from ._fastio import FastSocketStream, WriteStalled
 from ._handlers import InlineHandler
 from ._handshakes import Handshake
 from ._opening import open_connection
@@ -315,14 +316,25 @@ class Engine(Reader):
         """One write, bounded by the ``timeout`` option: a client that does not read (its
         receive buffer full) cannot hold a handler, a script or the test forever."""
         limit = self.options.timeout
+        fast = self.socket_stream
+        if isinstance(fast, FastSocketStream):
+            # asyncio: the fast stream bounds the wait itself, only when a send blocks.
+            fast.write_timeout = limit
+            try:
+                await self.stream.send(data)
+            except WriteStalled:
+                await self._stalled(len(data), limit)
+            return
         with anyio.move_on_after(limit) as scope:
             await self.stream.send(data)
-        if not scope.cancelled_caught:
-            return
+        if scope.cancelled_caught:
+            await self._stalled(len(data), limit)
+
+    async def _stalled(self, size: int, limit: float) -> None:
         # Part of a frame may be out: the connection cannot go on.
         self.machine.write_stalled = True
         self.note(
-            f"a write of {len(data)} bytes did not finish within {limit} s (timeout): the "
+            f"a write of {size} bytes did not finish within {limit} s (timeout): the "
             f"client is not reading; the server closed TCP"
         )
         await self.act(self.machine.server_ends_tcp())

@@ -78,6 +78,12 @@ class _Protocol(asyncio.Protocol):
         self.drain = None
 
 
+class WriteStalled(Exception):
+    """A write waited longer than ``FastSocketStream.write_timeout`` for the peer to read.
+
+    Not an ``OSError`` on purpose: TLS streams turn those into ``BrokenResourceError``."""
+
+
 class FastSocketStream(SocketStream):
     """An ``anyio.abc.SocketStream`` over an asyncio transport (see the module docstring)."""
 
@@ -85,6 +91,10 @@ class FastSocketStream(SocketStream):
         self._transport = transport
         self._protocol = protocol
         self._closed = False
+        #: Seconds a send may wait for the peer to read (``None``: no bound). Bounding here,
+        #: where a send can block, costs nothing on the path that does not block, unlike a
+        #: cancel scope around every send.
+        self.write_timeout: float | None = None
 
     @classmethod
     async def accept(cls, sock: socket.socket) -> FastSocketStream:
@@ -127,7 +137,15 @@ class FastSocketStream(SocketStream):
         self._transport.write(item)
         if protocol.drain is not None:
             # The transport's buffer is over its high-water mark: wait for the socket.
-            await protocol.drain
+            if self.write_timeout is None:
+                await protocol.drain
+            else:
+                try:
+                    await asyncio.wait_for(asyncio.shield(protocol.drain), self.write_timeout)
+                except TimeoutError:
+                    raise WriteStalled(
+                        f"the peer read nothing for {self.write_timeout} s"
+                    ) from None
             if protocol.lost:
                 raise anyio.BrokenResourceError from protocol.error
 

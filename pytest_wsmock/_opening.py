@@ -19,6 +19,7 @@ from anyio.abc import ByteStream, SocketAttribute
 from anyio.streams.tls import TLSStream
 
 from ._connection import ConnectionRecord
+from ._fastio import WriteStalled
 from ._handshakes import Handshake
 from ._options import ServerOptions
 from ._protocol import (
@@ -304,7 +305,7 @@ async def _write(engine: Opening, data: bytes, outcome: Handshake) -> None:
             if start and outcome.chunk_interval:
                 await anyio.sleep(outcome.chunk_interval)
             await engine.stream.send(data[start : start + outcome.chunk_size])
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError, WriteStalled):
         engine.note("writing the handshake response failed: the client is gone")
         await engine.act(engine.machine.client_ended_tcp(reset=True))
 

@@ -194,8 +194,11 @@ class MessageAssembler:
         """The checks that depend on one frame alone (sections 5.1, 5.2 and 5.5)."""
         # Checked first: whatever else such a "frame" breaks, the client sent HTTP where
         # only frames may follow the 101 (section 4.1), and saying so is what helps.
-        wire = frame.header + frame.wire_payload[:60]
-        if looks_like_http_request(wire):
+        # Only an unmasked "frame" can: the MASK bit is the high bit of the second byte,
+        # which no ASCII request line has, so masked frames (every real client frame) skip
+        # the check at no cost.
+        wire = b"" if frame.masked else frame.header + frame.payload[:60]
+        if wire and looks_like_http_request(wire):
             return Violation(
                 "http-request-on-websocket",
                 f"the bytes where a frame should start look like an HTTP request: "
