@@ -107,6 +107,11 @@ class ConnectionCore:
         self.ended = anyio.Event()
         #: Set when the reader has stopped: the connection has ended.
         self.reader_ended = anyio.Event()
+        #: Set when the opening handshake is over, opened or not.
+        self.handshake_over = anyio.Event()
+        #: Set when the connection stops being open (either side's close frame, TCP ending):
+        #: pauses and waits for a release end then, so a script's lifecycle runs at once.
+        self.not_open = anyio.Event()
         #: Set when the script has done all it can do without the test: it returned, or waits
         #: at wait_for_release (replaced by a new event when the release comes).
         self.script_idle = anyio.Event()
@@ -172,6 +177,8 @@ class ConnectionCore:
 
     async def act(self, outcome: Outcome) -> None:
         """Do what the state machine decided, in order."""
+        if outcome.before is State.OPEN and outcome.state is not State.OPEN:
+            self.not_open.set()
         for action in outcome.held:
             self._note_held(action)
         for action in outcome.actions:
@@ -232,6 +239,10 @@ class ConnectionCore:
 
     async def _shutdown(self) -> None:
         """Send our FIN after every queued byte; the reader runs on until the client's FIN."""
+        # A FIN already waiting when the client's close frame was read came before the client
+        # could have seen our answer; one that comes after our answer is fair play, so look
+        # again only when there was no such moment. (Best effort: a FIN sent right behind the
+        # close frame may still be in flight at the first look; see docs/records.md.)
         seen = self.machine.client_fin_seen
         fin_first = seen if seen is not None else self.peer_fin_pending()
         self.machine.server_fin_sent(client_fin_first=fin_first)

@@ -72,6 +72,7 @@ class Engine(Reader):
     async def run(self) -> None:
         try:
             trailing = await open_connection(self)
+            self.handshake_over.set()
             if trailing is None:
                 return
             async with anyio.create_task_group() as tg:
@@ -99,6 +100,7 @@ class Engine(Reader):
         finally:
             with anyio.CancelScope(shield=True):
                 await self.act(self.machine.server_ends_tcp())
+                self.handshake_over.set()
                 self.reader_ended.set()
                 self.finish()
 
@@ -144,10 +146,15 @@ class Engine(Reader):
         if self.machine.may_send(close=True):
             await self.send_frames([OutFrame(Opcode.CLOSE, build_close_payload(code, ""))])
 
+    def freeze_input(self) -> None:
+        self.machine.input_frozen = True
+
     def hold_close_reply(self) -> None:
         self.machine.hold_actions(Action.REPLY_CLOSE)
 
     async def pause_reading(self, seconds: float | None, *, block_writes: bool = False) -> None:
+        # A server that stops reading cannot hold the client to the closing handshake.
+        self.machine.deliberate_break()
         self.reading_allowed = anyio.Event()
         if block_writes:
             async with self.write_lock:
@@ -183,14 +190,34 @@ class Engine(Reader):
         event = self.host.release_event(label)
         if event.is_set():
             return
-        self.script_idle.set()  # the script now waits for the test, not for the connection
-        await event.wait()
-        self.script_idle = anyio.Event()
+        # Released, or the connection ended first: then there is nothing left to wait for
+        # (the script goes on as its lifecycle says, so the record is whole when final).
+        async with anyio.create_task_group() as tg:
+
+            async def on_end() -> None:
+                await self.not_open.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(on_end)
+            await event.wait()
+            tg.cancel_scope.cancel()
+        if not event.is_set():
+            shown = f"wait_for_release({label!r})" if label else "wait_for_release()"
+            self.note(f"{shown}: the connection ended before the test released it")
 
     async def pause(self, seconds: float) -> None:
-        """Sleep ``seconds``, or less when the connection ends first."""
+        """Sleep ``seconds``, or less when the connection stops being open first."""
         with anyio.move_on_after(seconds):
-            await self.reader_ended.wait()
+            await self.not_open.wait()
+
+    async def settle_script(self, limit: float) -> None:
+        """At teardown: a script on a connection that is no longer open runs its lifecycle to
+        the end first (at most ``limit`` seconds), so its verdict does not depend on how soon
+        the test ended after the client closed."""
+        if self.steps is None or self.machine.open or self.machine.state is State.HANDSHAKE:
+            return
+        with anyio.move_on_after(limit):
+            await self.script_idle.wait()
 
     # -- receiving, for the WebSocket -----------------------------------------------------------
 
@@ -247,6 +274,10 @@ class Engine(Reader):
     async def _write_frame(self, frame: OutFrame, message: Message | None = None) -> None:
         """Record and write one frame (and, before its bytes, the message it completes)."""
         is_close = frame.opcode == Opcode.CLOSE
+        if self.machine.write_delay:
+            # Fault delay-writes: the frame leaves (and is recorded) after the delay, unless
+            # the connection ends meanwhile.
+            await self._sleep(self.machine.write_delay)
         if not self.machine.may_send(close=is_close):
             raise self._closed_error(f"send {opcode_name(frame.opcode)}")
         data = frame.encode()
@@ -295,22 +326,29 @@ class Engine(Reader):
     async def _send_bytes(self, data: bytes, header_size: int) -> None:
         """Write one frame's bytes, as the transport faults in force say."""
         m = self.machine
-        if m.write_delay:
-            await anyio.sleep(m.write_delay)
         pieces = [data]
         if m.split_interval is not None and 0 < header_size < len(data):
             pieces = [data[:header_size], data[header_size:]]
         for index, piece in enumerate(pieces):
             if index and m.split_interval:
-                await anyio.sleep(m.split_interval)
+                await self._sleep(m.split_interval)
             if m.write_chunks is None:
                 await self._send(piece)
                 continue
             size, interval = m.write_chunks
             for start in range(0, len(piece), size):
                 if start or index:
-                    await anyio.sleep(interval)
+                    await self._sleep(interval)
                 await self._send(piece[start : start + size])
+
+    async def _sleep(self, seconds: float) -> None:
+        """A pause between writes that ends, with ConnectionClosed, when the connection does."""
+        with anyio.move_on_after(seconds):
+            await self.reader_ended.wait()
+        if self.reader_ended.is_set():
+            if self.machine.state is not State.CLOSED:
+                await self.act(self.machine.server_ends_tcp())
+            raise ConnectionClosed(self.record.label, "send", "closed while the write waited")
 
     async def _send(self, data: bytes) -> None:
         """One write, bounded by the ``timeout`` option: a client that does not read (its
@@ -395,9 +433,16 @@ class Engine(Reader):
         closing, half-closed) gets ``close_timeout`` to end by itself, then the server closes
         TCP."""
         if self.machine.state is State.HANDSHAKE:
-            # The 101 is being written (the write lock holds it): queue behind it.
-            async with self.write_lock:
-                pass
+            # The opening handshake is still running (no request yet, a delayed or trickled
+            # 101): wait for it, at most close_timeout, then close what it opened.
+            with anyio.move_on_after(self.options.close_timeout):
+                await self.handshake_over.wait()
+            if self.machine.state is State.HANDSHAKE:
+                self.note(
+                    f"the opening handshake did not end within {self.options.close_timeout} s "
+                    f"(close_timeout) after the server asked to close; the server closed TCP"
+                )
+                await self.act(self.machine.server_ends_tcp())
         if self.machine.may_send(close=True) and self.machine.server_close is None:
             # A write blocked by a client that does not read must not hold the close forever.
             with anyio.move_on_after(self.options.close_timeout) as scope:
@@ -411,18 +456,7 @@ class Engine(Reader):
                     f"(close_timeout) when the server wanted to close; the server closed TCP"
                 )
                 await self.act(self.machine.server_ends_tcp())
-        if self.machine.state is State.HANDSHAKE:
-            # Never opened (the opening handshake is still running): it gets close_timeout to
-            # end by itself, then the server closes TCP.
-            with anyio.move_on_after(self.options.close_timeout) as scope:
-                await self.reader_ended.wait()
-            if scope.cancelled_caught and not self.machine.ended:
-                self.note(
-                    f"the connection did not end within {self.options.close_timeout} s "
-                    f"(close_timeout) after the server asked to close it; the server closed TCP"
-                )
-                await self.act(self.machine.server_ends_tcp())
-        elif not self.machine.ended and self.read_scope.deadline == math.inf:
+        if not self.machine.ended and self.read_scope.deadline == math.inf:
             # Closing with no deadline in force (half-closed, a fault holds the close): the
             # reader gets close_timeout, and its TIMEOUT transition ends the connection.
             self.read_scope.deadline = anyio.current_time() + self.options.close_timeout

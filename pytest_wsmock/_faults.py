@@ -71,6 +71,8 @@ class Fault(Step):
         elif kind == "reset":
             await transport.abort(reset=True)
         elif kind == "close-then-drop":
+            # Whatever the client answers is not looked at: the drop follows at once.
+            transport.freeze_input()
             await transport.send_close_frame(self.code)
             await transport.abort()
         elif kind == "half-close":

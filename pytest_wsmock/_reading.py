@@ -40,19 +40,25 @@ class Reader(ConnectionCore):
         data = trailing
         with self.read_scope:
             while True:
+                if not self.reading_allowed.is_set():
+                    # Faults stop-reading and stall: what was read is held, not parsed, until
+                    # reading is allowed again.
+                    await self.reading_allowed.wait()
                 if data:
                     await self._on_data(data, decoder, assembler)
                 if self.machine.ended:
                     return
-                if not self.reading_allowed.is_set():
-                    await self.reading_allowed.wait()
                 try:
                     data = await self._receive_idle_bounded()
                 except anyio.EndOfStream:
+                    if self.machine.input_frozen:
+                        return  # the fault that froze input ends the connection itself
                     self._note_pending(decoder)
                     await self.act(self.machine.client_ended_tcp(reset=False))
                     return
                 except anyio.BrokenResourceError:
+                    if self.machine.input_frozen:
+                        return
                     self._note_pending(decoder)
                     await self.act(self.machine.client_ended_tcp(reset=True))
                     return
@@ -127,7 +133,7 @@ class Reader(ConnectionCore):
     async def _on_data(
         self, data: bytes, decoder: FrameDecoder, assembler: MessageAssembler
     ) -> None:
-        if decoder.failed or self.machine.over_budget:
+        if decoder.failed or self.machine.over_budget or self.machine.input_frozen:
             # After a fatal framing error nothing can be parsed any more (where would the next
             # frame start?), and past the record budget nothing more is kept: the bytes are
             # counted, and the count is noted at the end.

@@ -103,6 +103,15 @@ class MockServer(ServerBase):
         control.engine = engine
         await engine.run()
 
+    async def _settle_behaviour(self) -> None:
+        # Scripts of connections that are no longer open run their lifecycle to the end (all
+        # of them at once, bounded by close_timeout), so teardown's verdict is theirs.
+        with self._cond:
+            engines = [c.engine for c in self._controls if c.engine is not None]
+        async with anyio.create_task_group() as tg:
+            for engine in engines:
+                tg.start_soon(engine.settle_script, self.options.close_timeout)
+
     def _outcome_for(self, index: int) -> Handshake:
         outcomes = self._outcomes or self.options.handshake
         if not outcomes:

@@ -135,6 +135,7 @@ class ServerBase:
         # record, and strict mode's verdict, do not depend on how fast teardown came.
         for _ in range(_SETTLE_ITERATIONS):
             await anyio.lowlevel.checkpoint()
+        await self._settle_behaviour()
         if self._scope is not None:
             self._scope.cancel()
 
@@ -358,6 +359,10 @@ class ServerBase:
     async def _accept(self, stream: SocketStream) -> None:
         """Serve one accepted connection (:class:`MockServer` implements it)."""
         raise NotImplementedError
+
+    async def _settle_behaviour(self) -> None:
+        """Before teardown cancels the connections: let behaviour finish what the state of the
+        connections already decides (:class:`MockServer` implements it)."""
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:

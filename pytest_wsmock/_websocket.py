@@ -66,6 +66,10 @@ class Transport(Protocol):
         """Write a close frame; ``keep_tcp_open``: never close TCP after it, even once the
         client answers."""
 
+    def freeze_input(self) -> None:
+        """From now on, count what the client sends without parsing it or reacting to the end
+        of its stream (for a fault that ends the connection itself right after)."""
+
     def hold_close_reply(self) -> None:
         """From now on, do not answer the client's close frame."""
 
@@ -352,8 +356,8 @@ class WebSocket:
         await self._link.wait_for_release(label)
 
     async def pause(self, seconds: float) -> None:
-        """Wait ``seconds``, or less when the connection ends first (nothing to wait for on a
-        connection that has ended)."""
+        """Wait ``seconds``, or less when the connection stops being open first (either side
+        sent its close frame, or TCP ended: there is nothing to wait for then)."""
         await self._link.pause(seconds)
 
     def end_after_grace(self) -> None:

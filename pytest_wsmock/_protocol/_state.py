@@ -215,6 +215,9 @@ class ConnectionState:
             close_timeout's).
         over_budget: the record went over max_record_size; the rest is only counted.
         write_stalled: a write gave up because the client did not read.
+        input_frozen: the server no longer looks at what the client sends (fault
+            close-then-drop): bytes are counted, not parsed, and the end of the client's
+            stream changes nothing, so the fault's outcome does not depend on timing.
     """
 
     state: State = State.HANDSHAKE
@@ -233,6 +236,7 @@ class ConnectionState:
     grace_deadline: bool = False
     over_budget: bool = False
     write_stalled: bool = False
+    input_frozen: bool = False
 
     # -- questions ----------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ..plugin._support import RAW_CLIENT
+
 #: The inner run's ini: as strict as the project's, without plugins the inner tests do not need.
 INI = """\
 [pytest]
@@ -62,14 +64,31 @@ def test_greeting(ws_server):
 
 
 def test_unfinished_script_fails_at_teardown(pytester: pytest.Pytester) -> None:
-    """A script still waiting at teardown errors the test, naming the step it was on."""
+    """A script still waiting at teardown on an open connection errors the test, naming the
+    step it was on."""
     result = run_inner(
         pytester,
-        """
-def test_never_released(ws_server):
+        RAW_CLIENT
+        + """
+
+@pytest.fixture
+def sockets():
+    # Set up before ws_server, so torn down after it: the client is still connected when
+    # the server's teardown judges the script.
+    held = []
+    yield held
+    for sock in held:
+        sock.close()
+
+
+def test_never_released(sockets, ws_server):
     ws_server.script(send_text("a"), wait_for_release("go"), close(1000))
-    with connect(ws_server.url) as ws:
-        assert ws.recv(timeout=5) == "a"
+    sockets.append(raw_handshake(ws_server.host, ws_server.port))
+    conn = ws_server.wait_for_connection()
+    deadline = time.monotonic() + 5
+    while not conn.sent:
+        assert time.monotonic() < deadline, conn.describe()
+        time.sleep(0.01)
 """,
     )
     result.assert_outcomes(passed=1, errors=1)
@@ -77,9 +96,30 @@ def test_never_released(ws_server):
         [
             "*ERROR at teardown of test_never_released*",
             "E*ScriptError: connection #0 (GET /): the script did not finish: it was at "
-            "step 2 of 3, wait_for_release('go') (client closed first*",
+            "step 2 of 3, wait_for_release('go') (*",
         ]
     )
+
+
+def test_a_release_is_moot_once_the_client_closed(pytester: pytest.Pytester) -> None:
+    """When the client closes during wait_for_release, the wait ends with a note and the rest
+    of the script follows the lifecycle: the verdict does not wait for a release."""
+    result = run_inner(
+        pytester,
+        """
+def test_client_leaves(ws_server):
+    ws_server.script(send_text("a"), wait_for_release("go"), close(1000))
+    with connect(ws_server.url) as ws:
+        assert ws.recv(timeout=5) == "a"
+    conn = ws_server.wait_for_connection()
+    conn.wait_closed()
+    assert conn.script.done
+    assert conn.script_failure is None
+    assert "wait_for_release('go'): the connection ended before the test released it" in conn.notes
+    assert any("close(1000): skipped" in note for note in conn.notes)
+""",
+    )
+    result.assert_outcomes(passed=1)
 
 
 def test_wait_in_the_test_fails_fast(pytester: pytest.Pytester) -> None:
