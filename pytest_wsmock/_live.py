@@ -278,7 +278,7 @@ class Connection(ConnectionRecord):
             # A frame may be half written: the connection cannot go on.
             engine.note(
                 f"{what} from the test did not finish within {limit} s (timeout): the client "
-                f"is not reading; the server closed TCP"
+                f"did not read it, or a fault slowed the writes that much; the server closed TCP"
             )
             await engine.act(engine.machine.server_ends_tcp())
             return False
@@ -286,8 +286,8 @@ class Connection(ConnectionRecord):
         if not portal.call(bounded):
             raise WaitTimeout(
                 f"could not {what} on {self.label} within {limit} s: the client did not read "
-                f"what the server wrote (its receive buffer is full); the server closed the "
-                f"connection"
+                f"what the server wrote (its receive buffer is full), or a fault slowed the "
+                f"writes that much; the server closed the connection (see its notes)"
             )
 
     def send_text(self, text: str, *, compress: bool | None = None) -> None:
@@ -324,7 +324,9 @@ class Connection(ConnectionRecord):
         engine, portal = self._control.engine, self._control.portal
         if engine is not None and portal is not None and not self.closed:
             portal.call(engine.close, code, reason)
-        return self.wait_closed()
+        # engine.close returns once the connection ended; the record is final soon after
+        # (bounded by close_timeout), so wait at least that long.
+        return self.wait_closed(self._waits.default_timeout + engine_close_timeout(engine))
 
     async def send_text_async(self, text: str, *, compress: bool | None = None) -> None:
         """The awaitable form of :meth:`send_text`."""
@@ -345,6 +347,11 @@ class Connection(ConnectionRecord):
     async def send_close_async(self, code: int | None = 1000, reason: str = "") -> CloseInfo:
         """The awaitable form of :meth:`send_close`."""
         return await self._waits.in_thread(lambda: self.send_close(code, reason))
+
+
+def engine_close_timeout(engine: Engine | None) -> float:
+    """The ``close_timeout`` of the engine's server (0 without an engine)."""
+    return engine.options.close_timeout if engine is not None else 0.0
 
 
 def in_event_loop() -> bool:

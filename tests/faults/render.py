@@ -111,9 +111,9 @@ def render() -> str:
         "upgrade changes a cell, the suite fails until the pinned results and this page are "
         "regenerated.",
         "",
-        f"Measured with {versions}, with the servers' thread on the asyncio backend. On trio "
-        "the server's tasks interleave differently, so where a fault races the client (a "
-        "close frame then a drop) the client's answer may be recorded before the drop.",
+        f"Measured with {versions}, with the servers' thread on the asyncio backend; the "
+        "suite checks the same cells on trio too (the record of a fault does not depend on "
+        "how the server's tasks interleave).",
         "",
         "How each case runs:",
         "",
