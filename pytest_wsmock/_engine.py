@@ -210,11 +210,21 @@ class Engine(Reader):
         with anyio.move_on_after(seconds):
             await self.not_open.wait()
 
+    def script_unsettled(self) -> bool:
+        """Whether a script on a connection that is no longer open is still running its
+        lifecycle (teardown lets it finish first: see ``settle_script``)."""
+        return not (
+            self.steps is None
+            or self.script_idle.is_set()
+            or self.machine.open
+            or self.machine.state is State.HANDSHAKE
+        )
+
     async def settle_script(self, limit: float) -> None:
         """At teardown: a script on a connection that is no longer open runs its lifecycle to
         the end first (at most ``limit`` seconds), so its verdict does not depend on how soon
         the test ended after the client closed."""
-        if self.steps is None or self.machine.open or self.machine.state is State.HANDSHAKE:
+        if not self.script_unsettled():
             return
         with anyio.move_on_after(limit):
             await self.script_idle.wait()

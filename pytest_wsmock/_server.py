@@ -108,8 +108,11 @@ class MockServer(ServerBase):
         # of them at once, bounded by close_timeout), so teardown's verdict is theirs.
         with self._cond:
             engines = [c.engine for c in self._controls if c.engine is not None]
+        unsettled = [engine for engine in engines if engine.script_unsettled()]
+        if not unsettled:
+            return  # the usual case: nothing to wait for, and no task to start
         async with anyio.create_task_group() as tg:
-            for engine in engines:
+            for engine in unsettled:
                 tg.start_soon(engine.settle_script, self.options.close_timeout)
 
     def _outcome_for(self, index: int) -> Handshake:
