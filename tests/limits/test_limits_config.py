@@ -4,8 +4,6 @@ fails strict mode on its own."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.plugin._support import write_ini
@@ -37,9 +35,7 @@ def test_deadline_fails_a_stuck_test_and_the_run_goes_on(pytester: pytest.Pytest
             assert ws_server.options.deadline == 120.0
         """
     )
-    started = time.monotonic()
     result = pytester.runpytest("-p", "no:cacheprovider")
-    took = time.monotonic() - started
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -48,7 +44,6 @@ def test_deadline_fails_a_stuck_test_and_the_run_goes_on(pytester: pytest.Pytest
             "listener and 1 open connection(s)*",
         ]
     )
-    assert took < 10, took
 
 
 def test_ini_defaults_and_overrides(pytester: pytest.Pytester) -> None:
