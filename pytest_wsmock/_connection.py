@@ -422,6 +422,10 @@ class ConnectionRecord:
         script = self._script
         self._script_change(position=index, excused=excused or bool(script and script.excused))
 
+    def script_excused(self) -> None:
+        """The server broke the protocol on purpose on this connection (see ``excused``)."""
+        self._script_change(excused=True)
+
     def script_finished(self) -> None:
         """The script ran to its end (or stopped as its lifecycle allows)."""
         self._script_change(done=True)
