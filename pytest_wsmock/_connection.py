@@ -9,6 +9,7 @@ Assertions and the transcript read this record only.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import json
 import threading
@@ -412,7 +413,7 @@ class ConnectionRecord:
     def _script_change(self, **changes: Any) -> None:
         def change() -> None:
             assert self._script is not None
-            self._script = _replace(self._script, **changes)
+            self._script = dataclasses.replace(self._script, **changes)
 
         self._update(change)
 
@@ -478,9 +479,3 @@ class ConnectionRecord:
             f"{self.step_text(script.position)} ({state}){also if later else ''}\n"
             f"  {self.last_frames()}"
         )
-
-
-def _replace(progress: ScriptProgress, **changes: Any) -> ScriptProgress:
-    values = {name: getattr(progress, name) for name in ScriptProgress.__dataclass_fields__}
-    values.update(changes)
-    return ScriptProgress(**values)

@@ -66,6 +66,10 @@ class Engine(Reader):
     ) -> None:
         super().__init__(host, stream, record, outcome=outcome, handler=handler, steps=steps)
         self.websocket = WebSocket(self)
+        # asyncio: the fast stream bounds a blocked send itself (see _send), set once here.
+        self.fast_stream = stream if isinstance(stream, FastSocketStream) else None
+        if self.fast_stream is not None:
+            self.fast_stream.write_timeout = self.options.timeout
 
     # -- the whole life -------------------------------------------------------------------------
 
@@ -364,10 +368,8 @@ class Engine(Reader):
         """One write, bounded by the ``timeout`` option: a client that does not read (its
         receive buffer full) cannot hold a handler, a script or the test forever."""
         limit = self.options.timeout
-        fast = self.socket_stream
-        if isinstance(fast, FastSocketStream):
+        if self.fast_stream is not None:
             # asyncio: the fast stream bounds the wait itself, only when a send blocks.
-            fast.write_timeout = limit
             try:
                 await self.stream.send(data)
             except WriteStalled:

@@ -8,9 +8,7 @@ through the state machine's ``REFUSED`` transition.
 from __future__ import annotations
 
 import contextlib
-import socket
 import ssl
-import struct
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -73,6 +71,8 @@ class Opening(Protocol):
     async def act(self, outcome: Outcome) -> None: ...
 
     async def tls_failed(self, exc: ssl.SSLError) -> None: ...
+
+    async def abort(self, *, reset: bool = False) -> None: ...
 
 
 async def open_connection(engine: Opening) -> bytes | None:
@@ -222,7 +222,7 @@ async def _carry_out(engine: Opening, request: Request, outcome: Handshake) -> b
     if outcome.action == "reset-after-request":
         engine.note("handshake outcome reset-after-request: reset TCP (RST), no response")
         engine.record.handshake_handled()
-        await _reset(engine)
+        await engine.abort(reset=True)
         return False
     if outcome.action == "never-respond":
         engine.note("handshake outcome never-respond: read the request, answered nothing")
@@ -332,13 +332,6 @@ async def _refuse(engine: Opening) -> None:
     await engine.act(engine.machine.handle(StateEvent.REFUSED))
     with anyio.move_on_after(engine.options.close_timeout):
         await _read_until_eof(engine)
-
-
-async def _reset(engine: Opening) -> None:
-    """Abortive close: SO_LINGER with a zero timeout makes close() send RST."""
-    raw = engine.stream.extra(SocketAttribute.raw_socket)
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    await engine.act(engine.machine.server_ends_tcp(reset=True))
 
 
 async def _read_until_eof(engine: Opening) -> None:
