@@ -7,7 +7,7 @@ import pytest
 
 from pytest_wsmock import Direction, Fault, MockServer, send_text
 
-from ..plugin._support import RAW_CLIENT, write_ini
+from ..plugin._support import HELD_SOCKETS, RAW_CLIENT, write_ini
 from ..scripts._support import sync_client
 
 HEADER = """
@@ -83,17 +83,8 @@ def test_fault_still_running_at_teardown_is_not_an_unfinished_script(
     result = run_inner(
         pytester,
         RAW_CLIENT
+        + HELD_SOCKETS
         + """
-
-@pytest.fixture
-def sockets():
-    # Set up before ws_server, so torn down after it: the client is still connected (and the
-    # stall still running) when the server's teardown judges the script.
-    held = []
-    yield held
-    for sock in held:
-        sock.close()
-
 
 def test_stall(sockets, ws_server):
     ws_server.script(send_text("hi"), Fault.stall(5))

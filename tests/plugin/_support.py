@@ -61,3 +61,19 @@ def send_close(sock, code=1000):
     # FIN + close, MASK bit set, 2-byte payload; a zero mask key leaves the payload as is.
     sock.sendall(b"\\x88\\x82\\x00\\x00\\x00\\x00" + code.to_bytes(2, "big"))
 """
+
+
+#: A fixture for inner tests whose raw client must stay connected through the server's
+#: teardown: set up before ``ws_server`` (name it first), so torn down after it.
+HELD_SOCKETS = """
+
+@pytest.fixture
+def sockets():
+    # Set up before ws_server, so torn down after it: the client is still connected when
+    # the server's teardown judges the script.
+    held = []
+    yield held
+    for sock in held:
+        sock.close()
+
+"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..plugin._support import RAW_CLIENT
+from ..plugin._support import HELD_SOCKETS, RAW_CLIENT
 
 #: The inner run's ini: as strict as the project's, without plugins the inner tests do not need.
 INI = """\
@@ -69,17 +69,8 @@ def test_unfinished_script_fails_at_teardown(pytester: pytest.Pytester) -> None:
     result = run_inner(
         pytester,
         RAW_CLIENT
+        + HELD_SOCKETS
         + """
-
-@pytest.fixture
-def sockets():
-    # Set up before ws_server, so torn down after it: the client is still connected when
-    # the server's teardown judges the script.
-    held = []
-    yield held
-    for sock in held:
-        sock.close()
-
 
 def test_never_released(sockets, ws_server):
     ws_server.script(send_text("a"), wait_for_release("go"), close(1000))
