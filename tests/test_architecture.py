@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_options",
         "_websocket",
         "_steps",
+        "_rules",
         "_faults",
         "_frame_violations",
         "_handlers",
