@@ -190,8 +190,12 @@ def test_rules_apply_to_connections_accepted_after(ws_server: MockServer) -> Non
         assert client.recv(timeout=TIMEOUT) == "rule"
 
 
-def test_conn_on_adds_a_rule_to_a_live_connection(ws_server: MockServer) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_conn_on_adds_a_rule_to_a_live_connection(
+    ws_server_factory: ServerFactory, backend: str
+) -> None:
     """conn.on(...) adds a rule to one open connection, from the next message on."""
+    ws_server = ws_server_factory(backend=backend)
     ws_server.script(wait_for_release(), expect_text("after"), send_text("script"))
     with sync_client(ws_server.url) as client:
         conn = ws_server.wait_for_connection()
