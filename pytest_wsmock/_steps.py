@@ -259,28 +259,17 @@ class _Expect(Step):
                 why = check_message(self.expected, message, kind=self.kind, subset=self.subset)
                 if why is None:
                     return
-                number = message_number(record.received, message)
+                received = record.received  # its number: its position there, found from the end
+                number = next(i for i in reversed(range(len(received))) if received[i] is message)
                 record.note(f"{where}: skipped message #{number} ({preview(message.data)})")
                 skipped.append((number, message))
         if not skipped:
             raise StepFailed(f"no message came within {limit} s (skip_unmatched=True)")
-        shown = ", ".join(f"#{n} {preview(m.data)}" for n, m in skipped[-SHOWN_SKIPPED:])
+        shown = ", ".join(f"#{n} {preview(m.data)}" for n, m in skipped[-3:])  # the last 3
         raise StepFailed(
             f"no matching message came within {limit} s; {len(skipped)} message(s) skipped "
             f"(skip_unmatched=True), the last: {shown}; the last did not match: {why}"
         )
-
-
-#: How many skipped messages the failure of a skipping expectation lists (the last ones).
-SHOWN_SKIPPED = 3
-
-
-def message_number(received: Sequence[Message], message: Message) -> int:
-    """The position of ``message`` among the client's messages (``received``), from 0."""
-    for index in range(len(received) - 1, -1, -1):
-        if received[index] is message:
-            return index
-    return -1  # not recorded (cannot happen: the reader records every message first)
 
 
 def expect_text(
