@@ -32,10 +32,11 @@ def test_a_failing_test_gets_the_transcript_section(pytester: pytest.Pytester) -
             "connection #0 (GET /chat?room=1) from 127.0.0.1:*",
             "  > GET /chat?room=1 HTTP/1.1",
             "  < HTTP/1.1 101 Switching Protocols",
-            "  +0.*s  client -> server  TEXT * masked * B  *",
-            "*= Message(client text 11 B 'hello there', compressed)",
-            "  +0.*s  client -> server  CLOSE * 2 B  *",
-            "  +0.*s  server -> client  CLOSE * 2 B  *",
+            # websockets compresses: the message is shown decoded, with its size on the wire.
+            "  +0.*s  client -> server  TEXT * fin rsv1 masked * 11 B (deflate, * B on the wire)"
+            "  'hello there'",
+            "  +0.*s  client -> server  CLOSE * 2 B  1000 (NORMAL_CLOSURE)",
+            "  +0.*s  server -> client  CLOSE * 2 B  1000 (NORMAL_CLOSURE)",
             "  close: client closed first; client sent 1000 (NORMAL_CLOSURE)*",
         ]
     )
@@ -61,7 +62,7 @@ def test_the_option_shows_transcripts_of_passing_tests(pytester: pytest.Pytester
             "*wsmock transcripts of passing tests*",
             "*test_the_option_shows_transcripts_of_passing_tests.py::test_fails_after_talking*",
             "connection #0 (GET /chat?room=1) from 127.0.0.1:*",
-            "*= Message(client text 11 B 'hello there', compressed)",
+            "*client -> server  TEXT * 11 B (deflate, * B on the wire)  'hello there'",
         ]
     )
 
