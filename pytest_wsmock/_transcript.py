@@ -190,15 +190,16 @@ def _whole(message: Message, wire: int, limit: int) -> str:
 
 
 def _alone(frame: Frame, limit: int) -> str:
-    """A frame that carried no recorded message, as it was; a compressed frame is decoded
-    on its own when it can be (it may refer to earlier messages' context: then raw)."""
-    size = len(frame.payload)
+    """A frame that carried no recorded message, as it was. A compressed one is also shown
+    inflated on its own when that works: a guess (it may be no deflate data at all, or refer
+    to earlier messages' context), so the wire bytes come first."""
+    raw = f"{len(frame.payload):>7} B  {show_raw(frame.payload, limit)}"
     if frame.rsv1 and frame.fin and frame.opcode in (Opcode.TEXT, Opcode.BINARY):
         data = inflate(frame.payload)
         if data is not None:
             shown = show_data(data, frame.opcode == Opcode.TEXT, limit)
-            return f"{len(data):>7} B (deflate, {size} B on the wire, decoded alone)  {shown}"
-    return f"{size:>7} B  {show_raw(frame.payload, limit)}"
+            return f"{raw}  (inflated alone: {len(data)} B {shown})"
+    return raw
 
 
 def _fragment(
