@@ -249,8 +249,8 @@ def test_a_teardown_error_after_a_failed_call_shows_only_what_changed(
     lines that changed since: the frames already shown are not repeated."""
     write_ini(pytester)
     pytester.makepyfile(
-        "import contextlib\nimport pytest\nimport websockets.sync.client\nfrom pytest_wsmock import expect_text\n"
-        + CALL_AND_TEARDOWN
+        "import contextlib\nimport pytest\nimport websockets.sync.client\n"
+        "from pytest_wsmock import expect_text\n" + CALL_AND_TEARDOWN
     )
     result = pytester.runpytest()
     result.assert_outcomes(failed=1, errors=1)

@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 import websockets.sync.client
+from websockets.sync.client import ClientConnection
 
 from pytest_wsmock import (
     Direction,
@@ -46,8 +47,8 @@ WIRE = json.dumps(SUBSCRIBE)
 COMPACT = json.dumps(SUBSCRIBE, separators=(",", ":"))
 
 
-def connect(url: str, **kwargs: object) -> websockets.sync.client.ClientConnection:
-    return websockets.sync.client.connect(url, open_timeout=TIMEOUT, **kwargs)  # type: ignore[arg-type]
+def connect(url: str, compression: str | None = "deflate") -> ClientConnection:
+    return websockets.sync.client.connect(url, open_timeout=TIMEOUT, compression=compression)
 
 
 def frame_lines(text: str) -> list[str]:
