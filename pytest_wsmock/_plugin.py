@@ -155,6 +155,8 @@ def pytest_runtest_makereport(
         # test). The list is the factory's own, so clearing it releases them there too.
         servers.clear()
         del item.stash[SERVERS]
+        if SHOWN in item.stash:
+            del item.stash[SHOWN]
 
 
 def _point_to_transcript(error: BaseException) -> None:
