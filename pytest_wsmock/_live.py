@@ -143,8 +143,8 @@ class Connection(ConnectionRecord):
         """
 
         def describe() -> str:
-            got = self.received
-            return f"{len(got)} arrived: {list(got)!r}; {self.describe()}"
+            # What came is in the last frames (a report with the transcript points to it).
+            return f"{len(self.received)} arrived; {self.describe()}\n  {self.last_frames()}"
 
         def enough() -> bool:
             return sum(m.direction is Direction.CLIENT for m in self._messages) >= count
