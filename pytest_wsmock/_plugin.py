@@ -29,6 +29,8 @@ MARKER = (
 
 #: The servers a test started, for its report.
 SERVERS = pytest.StashKey[list[MockServer]]()
+#: The test's server factory, for the verdict at the end of the call phase.
+FACTORY = pytest.StashKey[ServerFactory]()
 #: Transcripts of passing tests, printed at the end with --wsmock-transcript.
 PASSED_TRANSCRIPTS = pytest.StashKey[list[tuple[str, str]]]()
 SECTION = "wsmock transcript"
@@ -84,11 +86,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_runtest_call(item: pytest.Item) -> None:
     # trylast: pytest's own implementation, which runs the test function, comes first, and
     # when the test fails this is not called at all, so the test's own failure is never
-    # masked. A deadline that passed during the test is the test's failure (its client took
-    # too long); raised here, the test fails instead of passing with an error at teardown.
+    # masked. What the servers saw is the test's verdict: a client violation (strict mode), a
+    # failed script or handler, the deadline. Raised here, the test fails as its own failure
+    # ("1 failed", and xfail applies), rather than passing with an error at teardown; teardown
+    # reports only what happens after this (e.g. while a client fixture closes).
     __tracebackhide__ = True
-    for server in item.stash.get(SERVERS, []):
-        server.check_deadline()
+    factory = item.stash.get(FACTORY, None)
+    if factory is not None:
+        factory.verdict()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -115,6 +120,7 @@ def pytest_runtest_makereport(
         # test). The list is the factory's own, so clearing it releases them there too.
         servers.clear()
         del item.stash[SERVERS]
+        del item.stash[FACTORY]
 
 
 def pytest_terminal_summary(
@@ -189,6 +195,7 @@ def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]
 
     factory = ServerFactory(defaults, tls)
     request.node.stash[SERVERS] = factory.servers
+    request.node.stash[FACTORY] = factory
     yield factory
     __tracebackhide__ = True
     factory.close()
