@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from ._faults import Fault
 from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
 from ._loop import PORTALS
-from ._options import INI_OPTIONS, ServerOptions, parse_ini
+from ._options import INI_OPTIONS, ServerOptions, parse_ini, suggest
 from ._server import MockServer
 from ._tls import TlsMaterial
 
@@ -63,7 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     try:
-        _ini_defaults(config)
+        _check_ini_names(config)
+        defaults = _ini_defaults(config)
+        require_backend(defaults.backend)
     except ConfigError as exc:
         # Once, at start-up, rather than as an error in every test that uses a fixture.
         raise pytest.UsageError(str(exc)) from None
@@ -146,6 +149,34 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
     if isinstance(val, (Handshake, FrameViolation, Fault)):
         return val.id
     return None
+
+
+def require_backend(backend: str) -> None:
+    """Raise :class:`ConfigError` when the anyio backend's package cannot be imported."""
+    if backend == "asyncio":
+        return
+    try:
+        importlib.import_module(backend)
+    except ImportError:
+        raise ConfigError(
+            f"the wsmock backend {backend} (option --wsmock-backend or ini wsmock_backend) needs "
+            f"the {backend} package, which is not installed: pip install {backend}, or use the "
+            f"asyncio backend"
+        ) from None
+
+
+def _check_ini_names(config: pytest.Config) -> None:
+    """Refuse an ini key that looks like ours but is not (``wsmock_tiemout``), naming the
+    closest one: pytest only warns about unknown keys, and the option would be ignored."""
+    valid = [f"wsmock_{name}" for name in INI_OPTIONS]
+    # Config.inicfg: the keys of the ini file (pytest keeps the mapping for compatibility).
+    given = [str(key) for key in getattr(config, "inicfg", {})]
+    unknown = [key for key in given if key.startswith("wsmock_") and key not in valid]
+    if unknown:
+        named = ", ".join(f"{key}{suggest(key, valid)}" for key in unknown)
+        raise ConfigError(
+            f"unknown ini option {named}; the wsmock ini options are: {', '.join(valid)}"
+        )
 
 
 def _ini_defaults(config: pytest.Config) -> ServerOptions:
