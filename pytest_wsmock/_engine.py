@@ -60,7 +60,7 @@ class Engine(Reader):
         stream: ByteStream,
         record: ConnectionRecord,
         *,
-        outcome: Handshake,
+        outcome: Handshake | None = None,
         handler: Handler | None = None,
         steps: tuple[Step, ...] | None = None,
     ) -> None:

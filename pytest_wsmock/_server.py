@@ -13,6 +13,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.abc import SocketAttribute, SocketStream
 
+from ._connection import ConnectionRecord
 from ._engine import Engine, Handler
 from ._errors import (
     ClientViolationError,
@@ -23,7 +24,9 @@ from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
 from ._live import Connection, LiveControl
 from ._options import ServerOptions
+from ._protocol import Request
 from ._records import CloseInfo
+from ._routes import Behaviour
 from ._server_base import ServerBase
 from ._steps import Step, check_steps
 
@@ -69,21 +72,51 @@ class MockServer(ServerBase):
         self._scripts: dict[int | None, tuple[Step, ...]] = {}
         self._released: set[str] = set()
         self._host = _EngineHost(self)
+        # Accepted connections not listed yet, by id(): their live control.
+        self._unlisted: dict[int, LiveControl] = {}
 
     async def _accept(self, stream: SocketStream) -> None:
         peer = stream.extra(SocketAttribute.remote_address)
         control = LiveControl()
+        # Not listed (no index) until the request says it is a WebSocket connection, or the
+        # connection ends before a complete request: see `_list` and `_behaviour`.
+        conn = Connection(
+            self._waits,
+            control,
+            -1,
+            (str(peer[0]), int(peer[1])),
+            budget=self.options.max_record_size,
+            show_credentials=self.options.show_credentials,
+        )
+        engine = Engine(self._host, stream, conn)
+        control.portal = self._portal
+        control.engine = engine
         with self._cond:
-            conn = Connection(
-                self._waits,
-                control,
-                len(self._connections),
-                (str(peer[0]), int(peer[1])),
-                budget=self.options.max_record_size,
-                show_credentials=self.options.show_credentials,
-            )
-            self._connections.append(conn)
-            self._controls.append(control)
+            self._unlisted[id(conn)] = control
+        try:
+            await engine.run()
+        finally:
+            with self._cond:
+                self._unlisted.pop(id(conn), None)
+
+    def _list(self, conn: Connection) -> None:
+        """Give ``conn`` its index and list it (lock held; once)."""
+        control = self._unlisted.pop(id(conn))
+        conn.index = len(self._connections)
+        self._connections.append(conn)
+        self._controls.append(control)
+        self._cond.notify_all()
+
+    def _early_behaviour(self, conn: Connection) -> Behaviour | None:
+        with self._cond:
+            # The index the connection would get: the connections listed so far.
+            if self._outcome_for(len(self._connections)).action != "close-before-request":
+                return None
+            return self._behaviour(conn, None)
+
+    def _behaviour(self, conn: Connection, request: Request | None) -> Behaviour:
+        with self._cond:
+            self._list(conn)
             handler = self._handler
             # A script is run (and owed) only by a connection whose handshake opens.
             steps = self._scripts.get(conn.index, self._scripts.get(None))
@@ -98,10 +131,7 @@ class MockServer(ServerBase):
                     f"answered 503"
                 )
             conn.record_outcome(outcome)
-        engine = Engine(self._host, stream, conn, outcome=outcome, handler=handler, steps=steps)
-        control.portal = self._portal
-        control.engine = engine
-        await engine.run()
+        return Behaviour(outcome, handler, steps)
 
     async def _settle_behaviour(self) -> None:
         # Scripts of connections that are no longer open run their lifecycle to the end (all
@@ -314,3 +344,11 @@ class _EngineHost:
 
     def release_event(self, label: str) -> anyio.Event:
         return self._server.release_event(label)
+
+    def early_behaviour(self, record: ConnectionRecord) -> Behaviour | None:
+        assert isinstance(record, Connection)
+        return self._server._early_behaviour(record)
+
+    def behaviour(self, record: ConnectionRecord, request: Request | None) -> Behaviour:
+        assert isinstance(record, Connection)
+        return self._server._behaviour(record, request)

@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_faults",
         "_frame_violations",
         "_handlers",
+        "_routes",
     ),
     "engine": (
         "_fastio",
