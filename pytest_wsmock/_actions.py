@@ -66,6 +66,11 @@ class Host(Protocol):
         (``close-before-request``), the record then listed; ``None`` in every other case."""
         ...
 
+    def answer_http(self, request: Request, body: bytes, problem: tuple[int, str] | None) -> bytes:
+        """Record a plain-HTTP request (not a WebSocket connection: it is not listed) and
+        return the response to write (``problem``: its body could not be read)."""
+        ...
+
     def behaviour(self, record: ConnectionRecord, request: Request | None) -> Behaviour:
         """List ``record`` as a WebSocket connection and choose what it does: for its parsed
         ``request``, or (``None``) for a connection that ended before a complete request."""

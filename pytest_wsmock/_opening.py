@@ -19,6 +19,7 @@ from anyio.streams.tls import TLSStream
 from ._connection import ConnectionRecord
 from ._fastio import WriteStalled
 from ._handshakes import Handshake
+from ._http import is_plain_http, read_body
 from ._options import ServerOptions
 from ._protocol import (
     ConnectionState,
@@ -52,6 +53,10 @@ class _Host(Protocol):
 
     def early_behaviour(self, record: ConnectionRecord) -> Behaviour | None: ...
 
+    def answer_http(
+        self, request: Request, body: bytes, problem: tuple[int, str] | None
+    ) -> bytes: ...
+
 
 class Opening(Protocol):
     """What opening a connection needs from its engine (the engine implements it)."""
@@ -68,6 +73,8 @@ class Opening(Protocol):
     deflate: PerMessageDeflate | None
     unparsed: int
     write_lock: anyio.Lock
+
+    plain_http: bool
 
     def note(self, text: str) -> None: ...
 
@@ -189,6 +196,9 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
         await _reject(engine, result.status or 400, [result])
         return None
     request = result
+    if is_plain_http(request):
+        await _serve_http(engine, request, parser.trailing)
+        return None
     engine.record.record_request(request)
     engine.choose(request)
     violations = check_request(request, port=_local_port(engine), tls=options.tls)
@@ -202,6 +212,23 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
     if not await _carry_out(engine, request, outcome):
         return None
     return parser.trailing
+
+
+async def _serve_http(engine: Opening, request: Request, trailing: bytes) -> None:
+    """A plain-HTTP request: no WebSocket connection (never listed). Read its body, let the
+    host record and answer it, write the answer, then close like a refused handshake."""
+    engine.plain_http = True
+    options = engine.options
+    body, problem = await read_body(
+        engine.stream,
+        request,
+        trailing,
+        limit=options.max_message_size,
+        timeout=options.handshake_timeout,
+    )
+    raw = engine.host.answer_http(request, body, problem)  # recorded before it is written
+    await _write(engine, raw, Handshake())
+    await _refuse(engine)
 
 
 def _local_port(engine: Opening) -> int | None:

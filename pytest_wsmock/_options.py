@@ -77,6 +77,9 @@ class ServerOptions:
             connection with 1008 and notes why, so a runaway client (a million pings, messages
             that decompress a thousandfold) cannot take the test run's memory
             (ini ``wsmock_max_record_size``, default 256 MiB; ``None`` or ``none``: no budget).
+        strict_routes: WebSocket requests for a path no ``route()`` matches get ``404`` (and a
+            note) instead of the server-wide behaviour (ini ``wsmock_strict_routes``, default
+            false).
     """
 
     host: str = "127.0.0.1"
@@ -102,6 +105,7 @@ class ServerOptions:
     deflate_client_no_context_takeover: bool = True
     show_credentials: bool = False
     max_record_size: int | None = 256 * 2**20
+    strict_routes: bool = False
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -310,6 +314,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "deflate_client_no_context_takeover": _flag,
     "show_credentials": _flag,
     "max_record_size": _optional_size,
+    "strict_routes": _flag,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"
@@ -328,6 +333,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "max_header_size": int,
         "strict": _parse_bool,
         "show_credentials": _parse_bool,
+        "strict_routes": _parse_bool,
         "idle_timeout": _optional_float,
         "deadline": _optional_float,
         "max_connections": _optional_int,
@@ -378,6 +384,7 @@ INI_OPTIONS: dict[str, str] = {
     "deadline": "seconds after which a server closes everything and fails the test (none: off)",
     "show_credentials": "show credential header values in transcripts instead of masking them",
     "max_record_size": "bytes of record a connection may hold; past it the server closes 1008",
+    "strict_routes": "answer WebSocket requests for paths no route() matches with 404 (true/false)",
 }
 
 #: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:

@@ -193,10 +193,19 @@ def render_server(server: Server) -> str:
     ``show_credentials`` option is on)."""
     connections = server.connections
     show = server.show_credentials
-    head = f"{server.url}: {len(connections)} connection(s)"
+    head = f"{server.url}: {len(connections)} connection(s)" + render_http_requests(server)
     head += "".join(f"\n  server note: {clean_lines(note)}" for note in server.notes)
     if not connections:
         return head + "; no client connected"
     return "\n".join(
         [head, *(render_connection(conn, show_credentials=show) for conn in connections)]
     )
+
+
+def render_http_requests(server: object) -> str:
+    """The plain-HTTP requests a server answered (``""`` for none, or a server without)."""
+    requests: Sequence[object] = getattr(server, "http_requests", ())
+    if not requests:
+        return ""
+    lines = "".join(f"\n  http #{n}: {clean(str(request))}" for n, request in enumerate(requests))
+    return f", {len(requests)} plain HTTP request(s){lines}"

@@ -15,6 +15,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "records": (
         "_errors",
         "_records",
+        "_http_records",
         "_matchers",
         "_assertions",
         "_transcript",
@@ -39,6 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_pings",
         "_actions",
         "_reading",
+        "_http",
         "_opening",
         "_script",
         "_engine",
