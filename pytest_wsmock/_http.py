@@ -45,6 +45,13 @@ async def read_body(
     if length > limit:
         return b"", (413, f"a body of {length} bytes is over max_message_size ({limit})")
     body = bytearray(trailing[:length])
+    expect = (request.headers.get("Expect") or "").lower() == "100-continue"
+    if expect and len(body) < length:
+        # RFC 9110 section 10.1.1: the client waits for this before it sends the body.
+        try:
+            await stream.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            return bytes(body), (400, "the client left before sending its body")
     with anyio.move_on_after(timeout):
         try:
             while len(body) < length:

@@ -153,22 +153,6 @@ class Route:
         """Whether a request for ``path`` (without its query) is this route's."""
         return _matches(self.path, path)
 
-    def serve(self, conn: ConnectionRecord, fallback: Behaviour) -> Behaviour:
-        """The behaviour for ``conn`` (lock held): the route's own, the server-wide one for what
-        the route does not set."""
-        count = len(self._served)
-        self._served.append(conn)
-        outcome = (
-            self.handshake[min(count, len(self.handshake) - 1)]
-            if self.handshake
-            else fallback.outcome
-        )
-        if self.handler is None and self.script is None:
-            handler, steps = fallback.handler, fallback.steps
-        else:
-            handler, steps = self.handler, self.script
-        return Behaviour(outcome, handler, steps, self.rules, self.pattern)
-
     def __repr__(self) -> str:
         return f"<Route {self.pattern!r}: {len(self.connections)} connection(s)>"
 
@@ -264,6 +248,23 @@ class RouteTable:
             if not (_same_path(h.path, answer.path) and h.method == answer.method)
         ]
         self.http.append(answer)
+
+    def serve(self, route: Route, conn: ConnectionRecord, fallback: Behaviour) -> Behaviour:
+        """``route``'s behaviour for ``conn`` (lock held): the route's own, the server-wide
+        ``fallback`` for what the route does not set; the route's rules before the server's."""
+        count = len(route._served)
+        route._served.append(conn)
+        outcome = (
+            route.handshake[min(count, len(route.handshake) - 1)]
+            if route.handshake
+            else fallback.outcome
+        )
+        if route.handler is None and route.script is None:
+            handler, steps = fallback.handler, fallback.steps
+        else:
+            handler, steps = route.handler, route.script
+        rules = route.rules + fallback.rules
+        return Behaviour(outcome, handler, steps, rules, route.pattern)
 
     def route_for(self, path: str) -> Route | None:
         """The route of a WebSocket request for ``path``: an exact path first, then the first

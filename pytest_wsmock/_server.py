@@ -134,7 +134,7 @@ class MockServer(ServerBase):
             chosen = Behaviour(self._outcome_for(conn.index), self._handler, steps)
             route = self._routes.route_for(request.path) if request is not None else None
             if route is not None:
-                chosen = route.serve(conn, chosen)
+                chosen = self._routes.serve(route, conn, chosen)
             elif request is not None and self.options.strict_routes:
                 note = f"strict_routes: no route for {request.path!r}; answered 404"
                 self._notes.append(f"{conn.label}: {note}")

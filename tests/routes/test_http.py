@@ -22,6 +22,13 @@ from ..plugin._support import write_ini
 TIMEOUT = 5
 
 
+def status(server: MockServer, index: int) -> int:
+    """The handshake status answered to connection #index."""
+    response = server.wait_for_connection(index).response
+    assert response is not None
+    return response.status
+
+
 def test_get_json_with_urllib(ws_server: MockServer) -> None:
     """A GET answered with JSON; the record has path, query, headers and the status."""
     ws_server.http("/token", json={"url": ws_server.url_for("/socket"), "ttl": 30})
@@ -107,7 +114,10 @@ def test_regex_path_and_replacement(ws_server: MockServer) -> None:
     ws_server.http(re.compile(r"/users/\d+"), json={"user": True})
     ws_server.http("/users/me", json={"me": 1})
     ws_server.http("/users/me", json={"me": 2})
-    get = lambda path: httpx.get(ws_server.url_for(path, scheme="http"), timeout=TIMEOUT)  # noqa: E731
+
+    def get(path: str) -> httpx.Response:
+        return httpx.get(ws_server.url_for(path, scheme="http"), timeout=TIMEOUT)
+
     assert get("/users/42").json() == {"user": True}
     assert get("/users/me").json() == {"me": 2}
     assert get("/users/42/posts").status_code == 404
@@ -143,8 +153,7 @@ def test_handshake_sequence_counts_websocket_connections_only(ws_server: MockSer
     assert httpx.get(ws_server.url_for("/url", scheme="http"), timeout=TIMEOUT).text == "ok"
     ws = websocket.create_connection(ws_server.url_for("/ws"), timeout=TIMEOUT)
     ws.close()
-    first, second = ws_server.wait_for_connection(0), ws_server.wait_for_connection(1)
-    assert (first.response.status, second.response.status) == (503, 101)
+    assert [status(ws_server, i) for i in range(2)] == [503, 101]
     assert len(ws_server.connections) == 2
     assert len(ws_server.http_requests) == 2
 
@@ -163,6 +172,27 @@ def test_some_websocket_headers_stay_a_handshake(ws_server: MockServer) -> None:
     conn = ws_server.wait_for_connection(0)
     assert [v.kind for v in conn.violations] == ["missing-key", "unsupported-version"]
     assert ws_server.http_requests == []
+
+
+def test_expect_100_continue_is_answered(ws_server: MockServer) -> None:
+    """A client that sends Expect: 100-continue gets 100 Continue before it sends the body."""
+    ws_server.http("/upload", method="POST", status=201)
+    with socket.create_connection((ws_server.host, ws_server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(
+            f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:{ws_server.port}\r\n"
+            f"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n".encode()
+        )
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n") and (chunk := sock.recv(4096)):
+            interim += chunk
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 Created\r\n")
+    assert b"Connection: close\r\n" in answer
+    assert ws_server.http_requests[0].body == b"hello"
 
 
 def chunks() -> Iterator[bytes]:

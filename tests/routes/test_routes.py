@@ -28,6 +28,13 @@ from ..plugin._support import write_ini
 TIMEOUT = 5
 
 
+def status(server: MockServer, index: int) -> int:
+    """The handshake status answered to connection #index."""
+    response = server.wait_for_connection(index).response
+    assert response is not None
+    return response.status
+
+
 def first_message(url: str) -> str:
     with websockets.sync.client.connect(url, open_timeout=TIMEOUT) as ws:
         message = ws.recv(timeout=TIMEOUT)
@@ -88,7 +95,7 @@ def test_route_handshake_sequence_counts_that_routes_connections(ws_server: Mock
     ws.close()
     ws = websocket.create_connection(ws_server.url_for("/flaky"), timeout=TIMEOUT)
     ws.close()
-    statuses = [ws_server.wait_for_connection(i).response.status for i in range(4)]
+    statuses = [status(ws_server, i) for i in range(4)]
     assert statuses == [101, 503, 101, 101]
 
 
@@ -145,7 +152,7 @@ def test_strict_routes_from_the_factory(ws_server_factory: ServerFactory) -> Non
     assert server.options.strict_routes
     with pytest.raises(InvalidStatus):
         first_message(server.url_for("/anything"))
-    assert server.wait_for_connection(0).response.status == 404
+    assert status(server, 0) == 404
 
 
 @pytest.mark.parametrize(
