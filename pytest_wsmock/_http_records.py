@@ -57,5 +57,7 @@ class HttpRequest:
 
     def __str__(self) -> str:
         route = f"http({self.route!r})" if self.route is not None else "no http() answer"
+        if self.status == 405 and self.route is None:
+            route = f"no http() answer for {self.method}"
         size = f", {len(self.body)} byte body" if self.body else ""
         return f"{self.method} {self.target} -> {self.status} ({route}{size})"

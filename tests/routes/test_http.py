@@ -195,6 +195,32 @@ def test_expect_100_continue_is_answered(ws_server: MockServer) -> None:
     assert ws_server.http_requests[0].body == b"hello"
 
 
+@pytest.mark.wsmock(max_connections=1)
+def test_max_connections_counts_websocket_connections_only(ws_server: MockServer) -> None:
+    """With one WebSocket connection open at the limit, plain HTTP is still answered."""
+    ws_server.http("/status", json={"ok": True})
+    with websockets.sync.client.connect(ws_server.url_for("/ws"), open_timeout=TIMEOUT):
+        ws_server.wait_for_connection(0)
+        response = httpx.get(ws_server.url_for("/status", scheme="http"), timeout=TIMEOUT)
+        assert response.json() == {"ok": True}
+    assert len(ws_server.connections) == 1
+    assert ws_server.http_requests[0].status == 200
+
+
+@pytest.mark.wsmock(strict=False)
+def test_close_before_request_acts_before_http_can_be_told_apart(ws_server: MockServer) -> None:
+    """A server-wide close-before-request closes before anything is read, so a plain HTTP
+    call meets it too: it is then a connection (numbered), not an HTTP request."""
+    ws_server.http("/status")
+    ws_server.handshake(Handshake.close_before_request(), Handshake.accept())
+    with pytest.raises(httpx.TransportError):
+        httpx.get(ws_server.url_for("/status", scheme="http"), timeout=TIMEOUT)
+    assert httpx.get(ws_server.url_for("/status", scheme="http"), timeout=TIMEOUT).is_success
+    assert ws_server.wait_for_connection(0).handshake.id == "close-before-request"
+    assert len(ws_server.connections) == 1
+    assert [r.status for r in ws_server.http_requests] == [200]
+
+
 def chunks() -> Iterator[bytes]:
     yield b"part one, "
     yield b"part two"

@@ -108,6 +108,17 @@ def test_route_without_handshake_uses_the_server_wide_sequence(ws_server: MockSe
     assert first_message(ws_server.url_for("/ws")) == "in"
 
 
+def test_route_with_only_a_handshake_runs_the_server_wide_script(ws_server: MockServer) -> None:
+    """A route that sets only its handshake keeps the server-wide script."""
+    ws_server.script(send_text("from the server"))
+    ws_server.route("/slow", handshake=Handshake.accept().delayed(0.01))
+    assert first_message(ws_server.url_for("/slow")) == "from the server"
+    conn = ws_server.wait_for_connection()
+    assert conn.route == "/slow"
+    assert conn.handshake is not None
+    assert conn.handshake.delay == 0.01
+
+
 @pytest.mark.asyncio
 async def test_route_handler_with_aiohttp(ws_server: MockServer) -> None:
     """A route's handler runs for its connections only (aiohttp's ws_connect)."""
