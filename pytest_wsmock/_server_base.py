@@ -257,7 +257,9 @@ class ServerBase:
 
     @property
     def connections(self) -> list[Connection]:
-        """Every connection accepted so far, in order."""
+        """Every WebSocket connection so far, in order: listed once its request shows a
+        WebSocket request, or once it ended before a complete request (plain HTTP requests are
+        not connections: see ``http_requests``)."""
         with self._cond:
             return list(self._connections)
 
