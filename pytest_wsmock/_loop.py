@@ -128,7 +128,7 @@ class _Portals:
         askers = [loop.request_stop() for loop, _ in loops.values()]
         deadline = time.monotonic() + timeout
         stuck = []
-        for (loop, _), asker in zip(loops.values(), askers):
+        for (loop, _), asker in zip(loops.values(), askers, strict=True):
             loop.thread.join(max(0.0, deadline - time.monotonic()))
             # The asking thread returns once the loop has run the stop: waited for too, so
             # that no thread of ours outlives the session (it ends soon after the loop).
