@@ -23,6 +23,10 @@ from ._options import INI_OPTIONS, ServerOptions, parse_ini, suggest
 from ._preview import DEFAULT_PREVIEW, check_width
 from ._server import MockServer
 from ._tls import TlsMaterial
+from .conformance._session import finish as finish_conformance
+from .conformance._session import hand_over as hand_over_conformance
+from .conformance._session import is_worker
+from .conformance._session import take_over as take_over_conformance
 
 MARKER = (
     "wsmock(**options): configure this test's mock WebSocket servers (ws_server, wss_server, "
@@ -81,6 +85,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="characters of text (bytes of binary) shown of each payload in wsmock "
         f"transcripts, 0 for whole payloads (overrides the wsmock_preview ini key; default "
         f"{DEFAULT_PREVIEW})",
+    )
+    group.addoption(
+        "--wsmock-pin",
+        action="store_true",
+        default=False,
+        help="conformance kit: rewrite the pin files from this run's verdicts (entries that "
+        "did not run keep their pins) instead of comparing the verdicts with them",
+    )
+    group.addoption(
+        "--wsmock-conformance-report",
+        metavar="PATH",
+        default=None,
+        help="conformance kit: write the verdict table of this run to PATH (Markdown) and to "
+        "PATH with the suffix .json",
     )
     parser.addini(
         "wsmock_preview",
@@ -227,9 +245,38 @@ def _changes(before: str, after: str) -> str:
     return "\n".join(lines)
 
 
+#: What the conformance kit wrote at the end of the session, for the terminal summary.
+CONFORMANCE_LINES = pytest.StashKey[list[str]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The conformance kit's pins and report: an xdist worker hands its verdicts to the
+    # controller (pytest_testnodedown), which writes the files once, for every worker.
+    config = session.config
+    if is_worker(config):
+        hand_over_conformance(config)
+        return
+    report = config.getoption("--wsmock-conformance-report")
+    if report is not None:
+        report = str(config.invocation_params.dir / report)
+    pin = bool(config.getoption("--wsmock-pin"))
+    if pin or report is not None:
+        config.stash[CONFORMANCE_LINES] = finish_conformance(config, pin=pin, report=report)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    # pytest-xdist's hook, on the controller, when a worker has finished.
+    output = getattr(node, "workeroutput", None)
+    if isinstance(output, dict):
+        take_over_conformance(node.config, output)
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
+    for line in config.stash.get(CONFORMANCE_LINES, []):
+        terminalreporter.write_line(line)
     transcripts = config.stash.get(PASSED_TRANSCRIPTS, [])
     if not transcripts:
         return

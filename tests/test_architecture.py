@@ -48,6 +48,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_engine",
     ),
     "server": ("_live", "_loop", "_server_base", "_server_live", "_server", "_factory"),
+    # The client conformance kit (a subpackage: its modules import each other freely).
+    "conformance": ("conformance",),
     "plugin": ("_plugin",),
 }
 #: The package's face: it re-exports every layer.
@@ -61,7 +63,7 @@ ALLOWED_PRIVATE = {
 
 
 def _module_name(path: Path) -> str:
-    """``_protocol`` for every file of the sans-IO package, else the file's stem."""
+    """The subpackage (``_protocol``, ``conformance``) of a file in one, else the file's stem."""
     relative = path.relative_to(PACKAGE)
     return relative.parts[0] if len(relative.parts) > 1 else path.stem
 
@@ -80,12 +82,12 @@ def _sources() -> list[Path]:
 def _imports(path: Path) -> set[str]:
     """Sibling modules ``path`` imports, at any depth (TYPE_CHECKING and functions included)."""
     tree = ast.parse(path.read_text())
-    inside_protocol = path.parent.name == "_protocol"
+    inside_subpackage = path.parent != PACKAGE
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
-            if inside_protocol and node.level == 1:
-                continue  # within the sans-IO package
+            if inside_subpackage and node.level == 1:
+                continue  # within the subpackage
             target = (node.module or "").split(".")[0]
             if target:
                 found.add(target)

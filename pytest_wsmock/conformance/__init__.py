@@ -1,0 +1,32 @@
+"""The client conformance kit: one adapter for your WebSocket client, parametrized tests over
+the catalogues, pinned verdicts and a report. See docs/conformance.md."""
+
+from .._faults import TRANSPORT_FAULTS
+from .._frame_violations import FRAME_VIOLATIONS
+from .._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
+from .._options import TLS_FAULTS
+from ._adapter import AdapterError, AsyncClient, AsyncSession, Client, ClientHung, Session
+from ._catalogues import ALL
+from ._tests import conformance_tests
+from ._verdict import Verdict
+
+__all__ = [
+    # the one function of a conformance module
+    "conformance_tests",
+    # the catalogues (re-exported from pytest_wsmock), all of them at once
+    "ALL",
+    "HANDSHAKE_FAILURES",
+    "HANDSHAKE_REJECTIONS",
+    "FRAME_VIOLATIONS",
+    "TRANSPORT_FAULTS",
+    "TLS_FAULTS",
+    # the adapter protocols
+    "Client",
+    "Session",
+    "AsyncClient",
+    "AsyncSession",
+    "ClientHung",
+    "AdapterError",
+    # what a case ends as
+    "Verdict",
+]

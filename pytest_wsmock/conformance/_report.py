@@ -1,0 +1,151 @@
+"""The conformance report: rows = catalogue entries with their rule, columns = clients,
+cells = verdicts, and how many entries each client caught, accepted and hung on. Written as
+Markdown (for people) and JSON (for tools) by ``--wsmock-conformance-report=PATH``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._catalogues import ALL, CATALOGUE_NAMES, cases_of
+from ._verdict import Verdict
+
+KINDS = ("caught", "accepted", "hung")
+
+_ORDER = {case.id: number for number, case in enumerate(cases_of(ALL))}
+
+INTRO = (
+    "Each cell is what the client did on the entry: **caught** (it reported the failure: "
+    "the error it raised, or the close code it failed the connection with), **accepted** (it "
+    "went on: opened the connection, delivered the data, or noticed nothing within its "
+    "timeout) or **hung** (it did not finish within its own timeout plus the kit's margin; "
+    "the server ended the connection). For frame violations the cell also says whether the "
+    "client sent a close frame, and its code, from the server's record."
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One verdict of one run, as the report and the pins need it."""
+
+    client: str
+    catalogue: str
+    entry_id: str
+    description: str
+    rule: str
+    verdict: Verdict
+    pins: str | None = None
+
+    @property
+    def case_id(self) -> str:
+        """``handshake-failure/wrong-accept``."""
+        return f"{self.catalogue}/{self.entry_id}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as JSON (what an xdist worker hands to the controller)."""
+        data = {name: getattr(self, name) for name in ("client", "catalogue", "entry_id")}
+        data.update(description=self.description, rule=self.rule, pins=self.pins)
+        data["verdict"] = self.verdict.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Row:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            data["client"],
+            data["catalogue"],
+            data["entry_id"],
+            data["description"],
+            data["rule"],
+            Verdict.from_json(data["verdict"]),
+            data.get("pins"),
+        )
+
+
+def _sort_key(row: Row) -> tuple[int, int, str]:
+    catalogue = CATALOGUE_NAMES.index(row.catalogue) if row.catalogue in CATALOGUE_NAMES else 99
+    return (catalogue, _ORDER.get(row.case_id, len(_ORDER)), row.entry_id)
+
+
+def build(rows: Iterable[Row]) -> dict[str, Any]:
+    """The report's data: ``clients`` (sorted by name), ``counts`` per client,
+    and ``catalogues``, each with its ``entries`` and their ``verdicts`` per client."""
+    rows = sorted(rows, key=_sort_key)
+    clients: list[str] = []
+    for row in sorted(rows, key=lambda r: r.client):
+        if row.client not in clients:
+            clients.append(row.client)
+    counts = {client: dict.fromkeys(KINDS, 0) for client in clients}
+    catalogues: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        entries = catalogues.setdefault(row.catalogue, {})
+        entry = entries.setdefault(
+            row.entry_id,
+            {"id": row.entry_id, "description": row.description, "rule": row.rule, "verdicts": {}},
+        )
+        if row.client not in entry["verdicts"]:
+            counts[row.client][row.verdict.kind] += 1
+        entry["verdicts"][row.client] = row.verdict.to_json()
+    return {
+        "clients": clients,
+        "counts": counts,
+        "catalogues": [
+            {"name": name, "entries": list(entries.values())}
+            for name, entries in catalogues.items()
+        ],
+    }
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The report as a Markdown page."""
+    clients: list[str] = data["clients"]
+    lines = ["# WebSocket client conformance", "", INTRO, ""]
+    lines += ["| client | caught | accepted | hung |", "|---|---|---|---|"]
+    for client in clients:
+        count = data["counts"][client]
+        lines.append(f"| {_cell(client)} | " + " | ".join(str(count[k]) for k in KINDS) + " |")
+    for catalogue in data["catalogues"]:
+        lines += ["", f"## {catalogue['name']}", ""]
+        lines.append(
+            "| entry | what the server does | rule | " + " | ".join(map(_cell, clients)) + " |"
+        )
+        lines.append("|---|---|---|" + "---|" * len(clients))
+        tally = {client: dict.fromkeys(KINDS, 0) for client in clients}
+        for entry in catalogue["entries"]:
+            cells = [f"`{entry['id']}`", _cell(entry["description"]), _cell(entry["rule"])]
+            for client in clients:
+                verdict = entry["verdicts"].get(client)
+                if verdict is None:
+                    cells.append("")
+                    continue
+                tally[client][verdict["kind"]] += 1
+                cells.append(_cell(verdict["summary"]))
+            lines.append("| " + " | ".join(cells) + " |")
+        totals = [" / ".join(str(tally[client][k]) for k in KINDS) for client in clients]
+        lines.append("| caught / accepted / hung | | | " + " | ".join(totals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def json_path(path: Path) -> Path:
+    """Where the JSON form goes: ``PATH`` with the suffix ``.json``."""
+    return path.with_suffix(".json")
+
+
+def write(path: Path, rows: Iterable[Row]) -> tuple[Path, Path]:
+    """Write the Markdown report to ``path`` and its JSON form beside it; both paths."""
+    data = build(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown(data), encoding="utf-8")
+    other = json_path(path)
+    if other == path:  # PATH already ends in .json: the Markdown goes to PATH.md
+        path = path.with_suffix(".md")
+        path.write_text(markdown(data), encoding="utf-8")
+    other.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path, other

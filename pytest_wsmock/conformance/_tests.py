@@ -1,0 +1,79 @@
+"""``conformance_tests``: the one function a user's conformance module calls."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+
+import pytest
+
+from .._factory import ServerFactory
+from . import _pins, _session
+from ._adapter import AnyClient
+from ._catalogues import ALL, Case, Entry, cases_of
+from ._report import Row
+from ._scenarios import run_case
+
+#: The timeout the kit gives every client call (connect, each receive, close), in seconds.
+TIMEOUT = 2.0
+
+
+def conformance_tests(
+    client: AnyClient,
+    *,
+    pins: str | os.PathLike[str] | None,
+    catalogues: Iterable[Sequence[Entry] | Entry] = ALL,
+    timeout: float = TIMEOUT,
+) -> Callable[..., None]:
+    """A test function, parametrized over the entries of ``catalogues``, that lets ``client``
+    meet each entry on a mock server and checks its verdict against ``pins``.
+
+    Assign it to a ``test_`` name in a test module::
+
+        test_conformance = conformance_tests(MyClient(), pins="conformance.json")
+
+    Args:
+        client: a sync (:class:`Client`) or async (:class:`AsyncClient`) adapter.
+        pins: the pin file, relative to the test module's folder (``None``: no pins, the
+            verdicts only go to the report).
+        catalogues: the catalogues to run (each a sequence of entries, or a single entry):
+            ``ALL`` (the default), or e.g. ``[HANDSHAKE_FAILURES, FRAME_VIOLATIONS[:3]]``.
+        timeout: the client's own timeout for every call, in seconds; the kit stops a call
+            that runs :data:`~pytest_wsmock.conformance._runner.MARGIN` s longer (``hung``).
+
+    The tests use the ``ws_server_factory`` fixture: a ``wsmock`` marker's options apply to
+    their servers, except those the kit sets for each catalogue.
+    """
+    cases = cases_of(catalogues)
+    params = [pytest.param(case, id=case.id) for case in cases]
+    name = client.name
+
+    @pytest.mark.parametrize("wsmock_case", params)
+    def test_conformance(
+        wsmock_case: Case, ws_server_factory: ServerFactory, request: pytest.FixtureRequest
+    ) -> None:
+        verdict = run_case(client, wsmock_case, ws_server_factory, timeout)
+        path = None if pins is None else request.path.parent / pins
+        case = wsmock_case
+        row = Row(
+            name,
+            case.catalogue,
+            case.entry_id,
+            case.description,
+            case.rule,
+            verdict,
+            None if path is None else str(path),
+        )
+        _session.add(request.config, row)
+        if path is None or request.config.getoption("wsmock_pin", default=False):
+            return
+        try:
+            loaded = _pins.load(path)
+        except _pins.PinFileError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        problem = _pins.problem(path, loaded, name, case.id, verdict.summary, str(verdict))
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+
+    test_conformance.__doc__ = f"{name} meets one catalogue entry as its pin says."
+    return test_conformance
