@@ -53,19 +53,24 @@ class Calls:
         #: The call being made (named in a ``hung`` verdict).
         self.current = "connect"
 
-    def arm(self, where: str) -> None:
-        """Start the hard deadline of a call named ``where``."""
+    def arm(self, where: str, seconds: float | None = None) -> None:
+        """Start the hard deadline of a call named ``where`` whose own timeout is ``seconds``
+        (the client's timeout by default)."""
+        seconds = self.timeout if seconds is None else seconds
         with self.lock:
             self.current = where
-            self.deadline = time.monotonic() + self.timeout + MARGIN + HARD_MARGIN
+            self.deadline = time.monotonic() + seconds + MARGIN + HARD_MARGIN
 
-    async def call(self, where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``fn``; return its result, or ``None`` after recording why there is none
-        (:attr:`observed` says: ``error``, ``timed_out`` or ``hung``, with ``where``)."""
-        self.arm(where)
+    async def call(
+        self, where: str, seconds: float, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Call ``fn``, whose own timeout is ``seconds``; return its result, or ``None`` after
+        recording why there is none (:attr:`observed` says: ``error``, ``timed_out`` or
+        ``hung``, with ``where``)."""
+        self.arm(where, seconds)
         outcome: BaseException | None = None
         value: Any = None
-        with anyio.move_on_after(self.timeout + MARGIN) as scope:
+        with anyio.move_on_after(seconds + MARGIN) as scope:
             try:
                 if self.is_async:
                     value = await fn(*args, **kwargs)

@@ -48,6 +48,11 @@ OFFERED = ("chat",)
 BEFORE = "before"
 AFTER = "after"
 
+#: Receives after the server broke something wait this many times the client's timeout: a
+#: client whose close timeout is that timeout finishes its closing procedure first, rather
+#: than racing the receive (which would make the verdict depend on timing).
+READ_FACTOR = 2
+
 #: At most this many messages are received after a frame violation.
 MAX_MESSAGES = 8
 
@@ -181,6 +186,7 @@ def _playbook(case: Case, server: MockServer) -> Callable[[Calls], Awaitable[Non
         observed = calls.observed
         session = await calls.call(
             "connect",
+            calls.timeout,
             calls.client.connect,
             server.url,
             ssl=ssl,
@@ -210,9 +216,11 @@ def _playbook(case: Case, server: MockServer) -> Callable[[Calls], Awaitable[Non
     return play
 
 
-async def _receive(calls: Calls, session: Any) -> bool:
-    """One receive; whether a message came (it is in ``observed.delivered``)."""
-    message = await calls.call("receive", session.receive, calls.timeout)
+async def _receive(calls: Calls, session: Any, factor: float = 1) -> bool:
+    """One receive with ``factor`` times the client's timeout; whether a message came (it is
+    in ``observed.delivered``)."""
+    seconds = calls.timeout * factor
+    message = await calls.call("receive", seconds, session.receive, seconds)
     if message is None:
         return False
     calls.observed.delivered.append(message)
@@ -221,7 +229,7 @@ async def _receive(calls: Calls, session: Any) -> bool:
 
 async def _receive_until_end(calls: Calls, session: Any) -> None:
     delivered = calls.observed.delivered
-    while len(delivered) <= MAX_MESSAGES and await _receive(calls, session):
+    while len(delivered) <= MAX_MESSAGES and await _receive(calls, session, READ_FACTOR):
         pass
     if delivered[:1] == [BEFORE]:
         del delivered[0]
@@ -248,13 +256,13 @@ async def _meet_fault(calls: Calls, session: Any, plan: Plan) -> bool:
         if not await _receive(calls, session):
             return False
         if number == 0 and plan.send is not None:
-            await calls.call("send", session.send, plan.send)
+            await calls.call("send", calls.timeout, session.send, plan.send)
             if observed.error is not None or observed.hung:
                 return False
     if plan.action == "read":
-        await _receive(calls, session)
+        await _receive(calls, session, READ_FACTOR)
     elif plan.action == "close":
-        await calls.call("close", session.close)
+        await calls.call("close", calls.timeout, session.close)
         observed.closed = observed.error is None and not observed.hung
         return True
     return False

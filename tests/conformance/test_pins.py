@@ -1,0 +1,110 @@
+"""Pins and the report of the conformance kit, without clients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_wsmock.conformance import Verdict
+from pytest_wsmock.conformance._pins import PinFileError, Pins, dump, load, merged, problem, write
+from pytest_wsmock.conformance._report import Row, build, markdown
+
+PATH = Path("conformance.json")
+
+
+def test_a_matching_pin_or_set_passes() -> None:
+    """A verdict passes when it is the pin, or one of a set's."""
+    pins: Pins = {"c": {"x/a": "caught E", "x/b": ["accepted", "caught E"]}}
+    assert problem(PATH, pins, "c", "x/a", "caught E", "caught E (m)") is None
+    assert problem(PATH, pins, "c", "x/b", "accepted", "accepted") is None
+
+
+def test_a_changed_verdict_says_before_and_after() -> None:
+    """A verdict that differs from its pin: before, after, the file and the option."""
+    pins: Pins = {"c": {"x/a": "caught E", "x/b": ["accepted", "caught E"]}}
+    text = problem(PATH, pins, "c", "x/a", "accepted", "accepted (opened the connection)")
+    assert text is not None
+    assert "c on x/a: the verdict changed" in text
+    assert "before (pinned): caught E\n" in text
+    assert "after (now):     accepted (opened the connection)\n" in text
+    assert "--wsmock-pin" in text
+    assert "conformance.json" in text
+    text = problem(PATH, pins, "c", "x/b", "hung", "hung")
+    assert text is not None
+    assert "one of: accepted | caught E" in text
+
+
+def test_a_missing_pin_or_file_says_how_to_create_it() -> None:
+    """No pin, or no file: the message says to run --wsmock-pin."""
+    no_pin = problem(PATH, {"c": {}}, "c", "x/a", "accepted", "accepted")
+    assert no_pin is not None
+    assert "no pin in conformance.json" in no_pin
+    assert "--wsmock-pin" in no_pin
+    no_file = problem(PATH, None, "c", "x/a", "accepted", "accepted")
+    assert no_file is not None
+    assert "does not exist" in no_file
+    assert "--wsmock-pin" in no_file
+
+
+def test_merged_keeps_what_did_not_run_and_sets_that_hold() -> None:
+    """A rewrite keeps pins of entries that did not run and sets that hold the verdict;
+    a changed pin becomes the run's verdict, several verdicts a sorted list."""
+    old: Pins = {"c": {"x/a": "caught E", "x/b": ["accepted", "caught E"], "x/c": "hung"}}
+    run = {"c": {"x/b": ["accepted"], "x/c": ["accepted"]}, "d": {"x/a": ["hung", "caught F"]}}
+    assert merged(old, run) == {
+        "c": {"x/a": "caught E", "x/b": ["accepted", "caught E"], "x/c": "accepted"},
+        "d": {"x/a": ["caught F", "hung"]},
+    }
+
+
+def test_pin_file_text_is_sorted_and_indented(tmp_path: Path) -> None:
+    """The file has sorted keys, indent 2 and a final newline; a rewrite that changes
+    nothing leaves it alone."""
+    path = tmp_path / "pins.json"
+    assert write(path, {"c": {"x/b": ["accepted"], "x/a": ["caught E"]}})
+    text = path.read_text()
+    assert text == '{\n  "c": {\n    "x/a": "caught E",\n    "x/b": "accepted"\n  }\n}\n'
+    assert text == dump(load(path) or {})
+    assert not write(path, {"c": {"x/a": ["caught E"]}})
+
+
+@pytest.mark.parametrize("text", ["{", '{"c": ["caught E"]}', '{"c": {"x/a": 3}}'])
+def test_a_broken_pin_file_is_refused(tmp_path: Path, text: str) -> None:
+    """A pin file that is not JSON, or not client -> case -> pin, is an error that says so."""
+    path = tmp_path / "pins.json"
+    path.write_text(text)
+    with pytest.raises(PinFileError, match=r"pins\.json"):
+        load(path)
+
+
+def _row(client: str, catalogue: str, entry: str, verdict: Verdict) -> Row:
+    return Row(client, catalogue, entry, f"does {entry}", f"rule of {entry}", verdict)
+
+
+def test_report_rows_columns_and_counts() -> None:
+    """The report: a table per catalogue in catalogue order, entries in catalogue order,
+    a column per client, a count row per catalogue and per client."""
+    rows = [
+        _row("b", "frame-violation", "invalid-utf8", Verdict("accepted", sent_close=False)),
+        _row("a", "handshake-failure", "missing-accept", Verdict("caught", "E")),
+        _row("a", "handshake-failure", "wrong-accept", Verdict("hung")),
+        _row("b", "handshake-failure", "wrong-accept", Verdict("caught", "F")),
+    ]
+    data = build(rows)
+    assert data["clients"] == ["a", "b"]
+    assert data["counts"] == {
+        "a": {"caught": 1, "accepted": 0, "hung": 1},
+        "b": {"caught": 1, "accepted": 1, "hung": 0},
+    }
+    assert [c["name"] for c in data["catalogues"]] == ["handshake-failure", "frame-violation"]
+    assert [e["id"] for e in data["catalogues"][0]["entries"]] == ["wrong-accept", "missing-accept"]
+    page = markdown(data)
+    assert "| `wrong-accept` | does wrong-accept | rule of wrong-accept | hung | caught F |" in page
+    assert (
+        "| `missing-accept` | does missing-accept | rule of missing-accept | caught E |  |" in page
+    )
+    assert "| caught / accepted / hung | | | 1 / 0 / 1 | 1 / 0 / 0 |" in page
+    assert "| a | 1 | 0 | 1 |" in page
+    assert json.loads(json.dumps(data)) == data
