@@ -8,13 +8,17 @@ from pathlib import Path
 import pytest
 
 import pytest_wsmock
+import pytest_wsmock.conformance
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 #: A fenced code block: its info string and its body. Fences sit at the start of a line.
 FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-TEST_FUNCTION = re.compile(r"^(async )?def test_\w*\(", re.MULTILINE)
+#: A test function, or a conformance module's ``test_x = conformance_tests(...)``.
+TEST_FUNCTION = re.compile(
+    r"^((async )?def test_\w*\(|test_\w* = conformance_tests\()", re.MULTILINE
+)
 
 #: The ini file of every example's run: as strict as this project's own configuration.
 INI = """\
@@ -66,7 +70,10 @@ def test_example_runs(pytester: pytest.Pytester, code: str) -> None:
     pytester.makepyfile(test_example=code)
     # trio keeps global state that must not leak into this process: run those apart.
     run = pytester.runpytest_subprocess if "trio" in code else pytester.runpytest
-    result = run("-p", "no:cacheprovider")
+    # A conformance module runs as its page says to start: with --wsmock-pin, which writes
+    # its pin file (a second run would compare verdicts that may depend on timing).
+    pin = ["--wsmock-pin"] if "conformance_tests(" in code else []
+    result = run("-p", "no:cacheprovider", *pin)
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1, result.stdout.str()
     assert not {"failed", "errors", "error", "xfailed", "xpassed"} & set(outcomes), (
@@ -76,12 +83,13 @@ def test_example_runs(pytester: pytest.Pytester, code: str) -> None:
 
 
 def test_every_public_name_is_documented() -> None:
-    """Each name in pytest_wsmock.__all__ appears as code (`name...`) somewhere under docs/."""
+    """Each name in pytest_wsmock.__all__ and pytest_wsmock.conformance.__all__ appears as
+    code (`name...`) somewhere under docs/."""
     text = "\n".join(path.read_text(encoding="utf-8") for path in DOCS.rglob("*.md"))
     # In inline code or in an example's import: plain words such as "close" do not count.
     missing = [
         name
-        for name in pytest_wsmock.__all__
+        for name in [*pytest_wsmock.__all__, *pytest_wsmock.conformance.__all__]
         if not re.search(rf"(`|import .*\b){re.escape(name)}\b", text)
     ]
     assert missing == []

@@ -39,12 +39,12 @@ _SINGLE = (Handshake, FrameViolation, Fault, TlsFault)
 _REJECTION_IDS = frozenset(entry.id for entry in HANDSHAKE_REJECTIONS)
 
 _ENDS_WITHOUT_CLOSE = (
-    "RFC 6455 §7.1.5: a connection that ends without a close frame has the close code 1006; "
-    "the client must report that it ended"
+    "RFC 6455 section 7.1.5: a connection that ends without a close frame has the close "
+    "code 1006; the client must report that it ended"
 )
 _SLOW_IS_LEGAL = (
-    "RFC 6455 §5.2, §5.4: a frame may arrive in any number of TCP segments, at any pace; the "
-    "client must deliver every message intact"
+    "RFC 6455 sections 5.2 and 5.4: a frame may arrive in any number of TCP segments, at any "
+    "pace; the client must deliver every message intact"
 )
 
 #: The rule each transport fault holds a client to (faults carry no rule text of their own).
@@ -53,16 +53,16 @@ FAULT_RULES: dict[str, str] = {
     "reset": _ENDS_WITHOUT_CLOSE,
     "half-close": _ENDS_WITHOUT_CLOSE,
     "close-then-drop": (
-        "RFC 6455 §7.1.5, §7.1.6: the close frame's code and reason are the connection's, even "
-        "when TCP closes right after it"
+        "RFC 6455 sections 7.1.5 and 7.1.6: the close frame's code and reason are the "
+        "connection's, even when TCP closes right after it"
     ),
     "close-frame-only": (
-        "RFC 6455 §7.1.1: after the closing handshake the client may close TCP itself if the "
-        "server does not within a reasonable time"
+        "RFC 6455 section 7.1.1: after the closing handshake the client may close TCP itself "
+        "if the server does not within a reasonable time"
     ),
     "no-close-reply": (
-        "RFC 6455 §7.1.1: a client whose close frame gets no answer may close TCP itself after "
-        "a reasonable time"
+        "RFC 6455 section 7.1.1: a client whose close frame gets no answer may close TCP "
+        "itself after a reasonable time"
     ),
     "stall": _SLOW_IS_LEGAL,
     "stop-reading": _SLOW_IS_LEGAL,
@@ -71,7 +71,10 @@ FAULT_RULES: dict[str, str] = {
     "split-frames": _SLOW_IS_LEGAL,
 }
 
-_TRUST = "RFC 6455 §4.1, RFC 5280 §6: a wss:// client must validate the server's certificate"
+_TRUST = (
+    "RFC 6455 section 4.1, RFC 5280 section 6: a wss:// client must validate the server's "
+    "certificate"
+)
 
 #: The rule and the server's behaviour of each TLS fault.
 TLS_RULES: dict[TlsFault, tuple[str, str]] = {
@@ -81,19 +84,19 @@ TLS_RULES: dict[TlsFault, tuple[str, str]] = {
     ),
     TlsFault.WRONG_HOST: (
         "presents a certificate for another host name (wrong-host.invalid)",
-        "RFC 6125 §6: the certificate must name the host the client dialled",
+        "RFC 6125 section 6: the certificate must name the host the client dialled",
     ),
     TlsFault.EXPIRED: (
         "presents a certificate that expired yesterday",
-        "RFC 5280 §4.1.2.5: the certificate must be within its validity period",
+        "RFC 5280 section 4.1.2.5: the certificate must be within its validity period",
     ),
     TlsFault.NOT_YET_VALID: (
         "presents a certificate that is valid from tomorrow",
-        "RFC 5280 §4.1.2.5: the certificate must be within its validity period",
+        "RFC 5280 section 4.1.2.5: the certificate must be within its validity period",
     ),
     TlsFault.CLOSE_DURING_HANDSHAKE: (
         "reads the ClientHello, then closes TCP",
-        "RFC 6455 §4.1: if the TLS handshake fails, the client must fail the connection",
+        "RFC 6455 section 4.1: if the TLS handshake fails, the client must fail the connection",
     ),
 }
 

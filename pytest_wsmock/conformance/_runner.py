@@ -9,6 +9,7 @@ test run either. Whatever hangs, the server ends the connection (``stop``), neve
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import threading
 import time
@@ -22,6 +23,10 @@ from ._adapter import AdapterError, AnyClient, backend_of, hung_exception, is_as
 from ._verdict import Observed
 
 T = TypeVar("T")
+
+#: What a ``receive`` raises when nothing came (``asyncio.TimeoutError`` is another class
+#: before Python 3.11).
+TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 
 #: Seconds a call may run past the client's own timeout before the kit stops it ("hung").
 MARGIN = 2.0
@@ -85,11 +90,11 @@ class Calls:
             return None
         if outcome is None:
             return value
-        if where == "receive" and isinstance(outcome, TimeoutError):
+        if where == "receive" and isinstance(outcome, TIMEOUTS):
             observed.timed_out = True
             return None
         if isinstance(outcome, self.failures) or (
-            where == "connect" and isinstance(outcome, TimeoutError)
+            where == "connect" and isinstance(outcome, TIMEOUTS)
         ):
             observed.error, observed.where = outcome, where
             return None

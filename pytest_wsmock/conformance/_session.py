@@ -63,6 +63,14 @@ def finish(config: pytest.Config, *, pin: bool, report: str | None) -> list[str]
             count = sum(len(cases) for cases in run.values())
             lines.append(f"wsmock conformance: {state} {path} ({count} verdicts of this run)")
     if report is not None:
+        pin_files = {Path(row.pins).resolve() for row in rows if row.pins is not None}
+        if _report.json_path(Path(report)).resolve() in pin_files:
+            lines.append(
+                f"wsmock conformance: did not write the report {report}: its JSON form "
+                f"{_report.json_path(Path(report))} would overwrite a pin file; choose another "
+                f"--wsmock-conformance-report path"
+            )
+            return lines
         markdown, data = _report.write(Path(report), rows)
         lines.append(f"wsmock conformance: wrote the report {markdown} and {data}")
     return lines
