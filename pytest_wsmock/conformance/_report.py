@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._catalogues import ALL, CATALOGUE_NAMES, cases_of
+from ._pins import Pins, allowed
 from ._verdict import Verdict
 
 KINDS = ("caught", "accepted", "hung")
@@ -99,6 +100,61 @@ def build(rows: Iterable[Row]) -> dict[str, Any]:
     }
 
 
+_CASES = {case.id: case for case in cases_of(ALL)}
+
+
+def from_pins(pins: Pins) -> dict[str, Any]:
+    """The report's data from a pin file instead of a run (for a generated docs page that a
+    test holds to the pins): a set's cell lists its summaries joined by "or", and counts
+    under the kind they share, or ``varies``. Case ids no catalogue has any more keep their
+    catalogue, without description or rule."""
+    clients = sorted(pins)
+    counts: dict[str, dict[str, int]] = {client: dict.fromkeys(KINDS, 0) for client in clients}
+    catalogues: dict[str, dict[str, dict[str, Any]]] = {}
+    ids = sorted({case_id for row in pins.values() for case_id in row}, key=_id_key)
+    for case_id in ids:
+        case = _CASES.get(case_id)
+        catalogue, _, entry_id = case_id.partition("/")
+        entry = catalogues.setdefault(catalogue, {}).setdefault(
+            entry_id,
+            {
+                "id": entry_id,
+                "description": case.description if case else "",
+                "rule": case.rule if case else "",
+                "verdicts": {},
+            },
+        )
+        for client in clients:
+            pin = pins[client].get(case_id)
+            if pin is None:
+                continue
+            summaries = allowed(pin)
+            kinds = {summary.split(" ")[0].rstrip(",") for summary in summaries}
+            kind = kinds.pop() if len(kinds) == 1 else "varies"
+            counts[client][kind] = counts[client].get(kind, 0) + 1
+            entry["verdicts"][client] = {"kind": kind, "summary": " or ".join(summaries)}
+    return {
+        "clients": clients,
+        "counts": counts,
+        "catalogues": [
+            {"name": name, "entries": list(entries.values())}
+            for name, entries in catalogues.items()
+        ],
+    }
+
+
+def _id_key(case_id: str) -> tuple[int, int, str]:
+    catalogue = case_id.partition("/")[0]
+    rank = CATALOGUE_NAMES.index(catalogue) if catalogue in CATALOGUE_NAMES else 99
+    return (rank, _ORDER.get(case_id, len(_ORDER)), case_id)
+
+
+def _kinds(data: dict[str, Any]) -> tuple[str, ...]:
+    """The kinds the counts show: ``varies`` too when a pinned set mixes kinds."""
+    varies = any(count.get("varies") for count in data["counts"].values())
+    return (*KINDS, "varies") if varies else KINDS
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -106,18 +162,21 @@ def _cell(text: str) -> str:
 def markdown(data: dict[str, Any]) -> str:
     """The report as a Markdown page."""
     clients: list[str] = data["clients"]
+    kinds = _kinds(data)
     lines = ["# WebSocket client conformance", "", INTRO, ""]
-    lines += ["| client | caught | accepted | hung |", "|---|---|---|---|"]
+    lines += ["| client | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
     for client in clients:
         count = data["counts"][client]
-        lines.append(f"| {_cell(client)} | " + " | ".join(str(count[k]) for k in KINDS) + " |")
+        lines.append(
+            f"| {_cell(client)} | " + " | ".join(str(count.get(k, 0)) for k in kinds) + " |"
+        )
     for catalogue in data["catalogues"]:
         lines += ["", f"## {catalogue['name']}", ""]
         lines.append(
             "| entry | what the server does | rule | " + " | ".join(map(_cell, clients)) + " |"
         )
         lines.append("|---|---|---|" + "---|" * len(clients))
-        tally = {client: dict.fromkeys(KINDS, 0) for client in clients}
+        tally = {client: dict.fromkeys(kinds, 0) for client in clients}
         for entry in catalogue["entries"]:
             cells = [f"`{entry['id']}`", _cell(entry["description"]), _cell(entry["rule"])]
             for client in clients:
@@ -125,11 +184,12 @@ def markdown(data: dict[str, Any]) -> str:
                 if verdict is None:
                     cells.append("")
                     continue
-                tally[client][verdict["kind"]] += 1
+                kind = verdict["kind"]
+                tally[client][kind] = tally[client].get(kind, 0) + 1
                 cells.append(_cell(verdict["summary"]))
             lines.append("| " + " | ".join(cells) + " |")
-        totals = [" / ".join(str(tally[client][k]) for k in KINDS) for client in clients]
-        lines.append("| caught / accepted / hung | | | " + " | ".join(totals) + " |")
+        totals = [" / ".join(str(tally[client][k]) for k in kinds) for client in clients]
+        lines.append(f"| {' / '.join(kinds)} | | | " + " | ".join(totals) + " |")
     return "\n".join(lines) + "\n"
 
 

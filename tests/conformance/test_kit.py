@@ -339,3 +339,47 @@ def test_every_catalogue_for_one_client(kit: pytest.Pytester) -> None:
     counts = json.loads((kit.path / "report.json").read_text())["counts"]["websockets-asyncio"]
     assert sum(counts.values()) == total
     assert counts["hung"] == 0
+
+
+TRIO = '''
+import sniffio
+import trio
+
+from pytest_wsmock import HANDSHAKE_REJECTIONS
+from pytest_wsmock.conformance import conformance_tests
+
+
+class Refused(Exception):
+    pass
+
+
+class TrioClient:
+    """Opens a TCP connection with trio and refuses whatever the server answers, naming the
+    async library it ran on."""
+
+    name = "trio-client"
+    backend = "trio"
+    failures = (Refused,)
+
+    async def connect(self, url, *, ssl, ca_path, subprotocols, timeout):
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        await stream.aclose()
+        raise Refused(f"ran on {sniffio.current_async_library()}")
+
+
+test_trio = conformance_tests(TrioClient(), pins=None, catalogues=[HANDSHAKE_REJECTIONS[:1]])
+'''
+
+
+def test_an_async_adapter_runs_on_its_backend(
+    kit: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An async adapter with ``backend = "trio"`` runs on trio (in a subprocess: trio keeps
+    global state)."""
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    kit.makepyfile(test_trio=TRIO)
+    kit.runpytest_subprocess("--wsmock-conformance-report=report.md").assert_outcomes(passed=1)
+    data = json.loads((kit.path / "report.json").read_text())
+    (entry,) = data["catalogues"][0]["entries"]
+    assert entry["verdicts"]["trio-client"]["message"] == "ran on trio"

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_wsmock.conformance import Verdict
 from pytest_wsmock.conformance._pins import PinFileError, Pins, dump, load, merged, problem, write
-from pytest_wsmock.conformance._report import Row, build, markdown
+from pytest_wsmock.conformance._report import Row, build, from_pins, markdown
 
 PATH = Path("conformance.json")
 
@@ -108,3 +108,30 @@ def test_report_rows_columns_and_counts() -> None:
     assert "| caught / accepted / hung | | | 1 / 0 / 1 | 1 / 0 / 0 |" in page
     assert "| a | 1 | 0 | 1 |" in page
     assert json.loads(json.dumps(data)) == data
+
+
+def test_report_from_pins() -> None:
+    """A table made from a pin file (no run): entries in catalogue order with their
+    description and rule, a set's summaries joined by "or", counted under "varies" when
+    their kinds differ."""
+    pins: Pins = {
+        "b": {"tls-fault/expired": "caught E"},
+        "a": {
+            "tls-fault/expired": ["accepted", "caught E"],
+            "handshake-failure/wrong-accept": ["caught E", "caught F"],
+            "handshake-failure/gone": "hung",
+        },
+    }
+    data = from_pins(pins)
+    assert data["clients"] == ["a", "b"]
+    assert data["counts"]["a"] == {"caught": 1, "accepted": 0, "hung": 1, "varies": 1}
+    page = markdown(data)
+    assert "| client | caught | accepted | hung | varies |" in page
+    assert (
+        "| `wrong-accept` | Sec-WebSocket-Accept is not the hash of the client's key | "
+        "RFC 6455 section 4.1 (client step 4) | caught E or caught F |  |"
+    ) in page
+    assert "| `gone` |  |  | hung |  |" in page
+    assert "| `expired` | presents a certificate that expired yesterday | " in page
+    assert "| accepted or caught E | caught E |" in page
+    assert "| caught / accepted / hung / varies | | | 0 / 0 / 0 / 1 | 1 / 0 / 0 / 0 |" in page
