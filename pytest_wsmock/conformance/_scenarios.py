@@ -30,12 +30,14 @@ from .._protocol import Opcode
 from .._server import MockServer
 from .._tls import TlsFault
 from .._websocket import WebSocket
-from ._adapter import AnyClient
+from ._adapter import AdapterError, AnyClient
 from ._catalogues import Case
 from ._runner import Calls, run_bounded
 from ._verdict import (
     Observed,
     Verdict,
+    error_message,
+    error_name,
     fault_verdict,
     frame_violation_verdict,
     opening_verdict,
@@ -262,7 +264,8 @@ async def _meet_fault(calls: Calls, session: Any, plan: Plan) -> bool:
     if plan.action == "read":
         await _receive(calls, session, READ_FACTOR)
     elif plan.action == "close":
-        await calls.call("close", calls.timeout, session.close)
+        # A close timeout may apply twice (the close frame, then TCP): more room than one.
+        await calls.call("close", calls.timeout * READ_FACTOR, session.close)
         observed.closed = observed.error is None and not observed.hung
         return True
     return False
@@ -272,12 +275,23 @@ def run_case(client: AnyClient, case: Case, factory: ServerFactory, timeout: flo
     """Let ``client`` meet ``case``'s entry on a server from ``factory``; its verdict."""
     server = start_server(case, factory)
     observed = run_bounded(client, timeout, _playbook(case, server), server.stop)
-    return verdict_of(case, observed, server)
+    return verdict_of(client, case, observed, server)
 
 
-def verdict_of(case: Case, observed: Observed, server: MockServer) -> Verdict:
-    """The verdict of a finished case, from what the client showed and the server recorded."""
+def verdict_of(client: AnyClient, case: Case, observed: Observed, server: MockServer) -> Verdict:
+    """The verdict of a finished case, from what the client showed and the server recorded.
+
+    Raises:
+        AdapterError: the client could not connect in a case that needs a connection (the
+            server answered the opening handshake correctly): a broken adapter, not a verdict.
+    """
     entry, port = case.entry, server.port
+    if isinstance(entry, (FrameViolation, Fault)) and observed.error and not observed.opened:
+        error = observed.error
+        raise AdapterError(
+            f"adapter {client.name} could not open a connection to a server that answers "
+            f"correctly ({case.id} needs one): {error_name(error)}: {error_message(error, port)}"
+        ) from error
     if isinstance(entry, FrameViolation):
         info = server.connections[0].close if server.connections else None
         return frame_violation_verdict(

@@ -272,7 +272,7 @@ def test_hung_clients_are_bounded(kit: pytest.Pytester) -> None:
 
 
 BROKEN = """
-from pytest_wsmock import HANDSHAKE_REJECTIONS
+from pytest_wsmock import FRAME_VIOLATIONS, HANDSHAKE_REJECTIONS
 from pytest_wsmock.conformance import conformance_tests
 
 
@@ -284,15 +284,34 @@ class Broken:
         raise ValueError("a bug in the adapter")
 
 
+class Refuses:
+    name = "refuses"
+    failures = (OSError,)
+
+    def connect(self, url, *, ssl, ca_path, subprotocols, timeout):
+        raise ConnectionRefusedError("no")
+
+
 test_broken = conformance_tests(Broken(), pins=None, catalogues=[HANDSHAKE_REJECTIONS[:1]])
+test_refuses = conformance_tests(
+    Refuses(), pins=None, catalogues=[HANDSHAKE_REJECTIONS[:1], FRAME_VIOLATIONS[:1]]
+)
 """
 
 
 def test_an_adapter_bug_fails_the_test_naming_it(kit: pytest.Pytester) -> None:
-    """An exception that is not one of the adapter's failures is a bug, not a verdict."""
+    """An exception that is not one of the adapter's failures is a bug, not a verdict; so
+    is a client that cannot connect to a correct server where a case needs a connection."""
     kit.makepyfile(test_broken=BROKEN)
     result = kit.runpytest()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*AdapterError: adapter refuses could not open a connection to a server that "
+            "answers correctly (frame-violation/masked-frame needs one): "
+            "ConnectionRefusedError: no"
+        ]
+    )
     result.stdout.fnmatch_lines(
         [
             "*AdapterError: adapter broken: connect raised builtins.ValueError: a bug in the "
