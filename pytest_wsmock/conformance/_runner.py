@@ -120,6 +120,7 @@ class Calls:
 
     async def release(self) -> None:
         """Stop the server, which ends the connection of a client that hung."""
+        self.arm("close")
         await anyio.to_thread.run_sync(self.stop)
 
 
@@ -148,9 +149,10 @@ def run_bounded(
         with calls.lock:
             remaining = calls.deadline - time.monotonic()
         if remaining <= 0:
-            observed.hung = True
-            with calls.lock:
-                observed.where = calls.current
+            if not observed.hung:  # else the call that hung first is named already
+                observed.hung = True
+                with calls.lock:
+                    observed.where = calls.current
             stop()
             thread.join(RELEASE)
             return observed

@@ -240,22 +240,37 @@ class NeverReturns:
         pass
 
 
+class BlocksItsLoop:
+    """Blocks its event loop in connect: only the kit's outer bound can stop the case."""
+
+    name = "blocks-its-loop"
+    failures = (Stuck,)
+
+    async def connect(self, url, *, ssl, ca_path, subprotocols, timeout):
+        time.sleep(5.3)
+        raise Stuck("too late")
+
+
 NEVER_RESPOND = [e for e in HANDSHAKE_FAILURES if e.id == "never-respond"]
 test_sync = conformance_tests(IgnoresItsTimeout(), pins=None, catalogues=[NEVER_RESPOND],
                               timeout=0.3)
+test_blocking = conformance_tests(
+    BlocksItsLoop(), pins=None, catalogues=[HANDSHAKE_FAILURES[:1]], timeout=0.1
+)
 test_async = conformance_tests(NeverReturns(), pins=None, catalogues=[FRAME_VIOLATIONS[:1]],
                                timeout=0.3)
 '''
 
 
 def test_hung_clients_are_bounded(kit: pytest.Pytester) -> None:
-    """A sync client that ignores its timeout and an async one that never returns end as
-    "hung" (the server ends the connection), and the run goes on."""
+    """A sync client that ignores its timeout, an async one that never returns and one that
+    blocks its event loop end as "hung" (the server ends the connection); the run goes on."""
     kit.makepyfile(test_hanging=HANGING)
     result = kit.runpytest("--wsmock-conformance-report=report.md")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     data = json.loads((kit.path / "report.json").read_text())
     assert data["counts"] == {
+        "blocks-its-loop": {"caught": 0, "accepted": 0, "hung": 1},
         "ignores-its-timeout": {"caught": 0, "accepted": 0, "hung": 1},
         "never-returns": {"caught": 0, "accepted": 0, "hung": 1},
     }
@@ -266,6 +281,7 @@ def test_hung_clients_are_bounded(kit: pytest.Pytester) -> None:
         for verdict in entry["verdicts"].values()
     ]
     assert sorted(v["message"] for v in verdicts) == [
+        "connect did not return in time",
         "connect did not return in time",
         "receive did not return in time",
     ]
