@@ -23,8 +23,8 @@ INTRO = (
     "the error it raised, or the close code it failed the connection with), **accepted** (it "
     "went on: opened the connection, delivered the data, or noticed nothing within its "
     "timeout) or **hung** (it did not finish within its own timeout plus the kit's margin; "
-    "the server ended the connection). For frame violations the cell also says whether the "
-    "client sent a close frame, and its code, from the server's record."
+    "the server ended the connection). For frame violations and transport faults the cell "
+    "also says whether the client sent a close frame, and its code, from the server's record."
 )
 
 

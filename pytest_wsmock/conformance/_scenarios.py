@@ -27,6 +27,7 @@ from .._faults import Fault
 from .._frame_violations import FrameViolation
 from .._handshakes import Handshake
 from .._protocol import Opcode
+from .._records import Direction
 from .._server import MockServer
 from .._tls import TlsFault
 from .._websocket import WebSocket
@@ -275,11 +276,14 @@ def run_case(client: AnyClient, case: Case, factory: ServerFactory, timeout: flo
     """Let ``client`` meet ``case``'s entry on a server from ``factory``; its verdict."""
     server = start_server(case, factory)
     observed = run_bounded(client, timeout, _playbook(case, server), server.stop)
-    return verdict_of(client, case, observed, server)
+    return verdict_of(client, case, observed, server, timeout)
 
 
-def verdict_of(client: AnyClient, case: Case, observed: Observed, server: MockServer) -> Verdict:
-    """The verdict of a finished case, from what the client showed and the server recorded.
+def verdict_of(
+    client: AnyClient, case: Case, observed: Observed, server: MockServer, timeout: float
+) -> Verdict:
+    """The verdict of a finished case, from what the client showed and the server recorded
+    (waiting up to ``timeout`` s for the record of a transport-fault case to end).
 
     Raises:
         AdapterError: the client could not connect in a case that needs a connection (the
@@ -293,15 +297,43 @@ def verdict_of(client: AnyClient, case: Case, observed: Observed, server: MockSe
             f"correctly ({case.id} needs one): {error_name(error)}: {error_message(error, port)}"
         ) from error
     if isinstance(entry, FrameViolation):
-        info = server.connections[0].close if server.connections else None
+        sent_close, close_code = client_close(server, 0)
         return frame_violation_verdict(
             observed,
             ends_with_close=ends_with_close(entry),
             received_code=received_code(entry),
-            sent_close=bool(info and info.client_sent),
-            close_code=info.client_code if info else None,
+            sent_close=sent_close,
+            close_code=close_code,
             port=port,
         )
     if isinstance(entry, Fault):
-        return fault_verdict(observed, expected=plan_for(entry).expect, port=port)
+        sent_close, close_code = client_close(server, timeout)
+        return fault_verdict(
+            observed,
+            expected=plan_for(entry).expect,
+            sent_close=sent_close,
+            close_code=close_code,
+            port=port,
+        )
     return opening_verdict(observed, port)
+
+
+def client_close(server: MockServer, timeout: float) -> tuple[bool, int | None]:
+    """Whether the client sent a close frame on the server's first connection, and its code,
+    from the record (waiting up to ``timeout`` s for the connection to end)."""
+    connections = server.connections
+    if not connections:
+        return False, None
+    conn = connections[0]
+    with contextlib.suppress(WsmockError):
+        conn.wait_closed(timeout=timeout)
+    info = conn.close
+    if info is not None:
+        return info.client_sent, info.client_code
+    closes = [
+        f for f in conn.frames if f.direction is Direction.CLIENT and f.opcode == Opcode.CLOSE
+    ]
+    if not closes:
+        return False, None
+    payload = closes[0].payload
+    return True, int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None

@@ -24,8 +24,8 @@ class Verdict:
             margin (the server ended the connection).
         error: the type name of the exception the client raised (``None``: it raised none).
         message: the exception's message, or for ``accepted`` and ``hung`` what happened.
-        sent_close: frame violations only (else ``None``): whether the client sent a close
-            frame, from the server's record.
+        sent_close: frame violations and transport faults only (else ``None``): whether the
+            client sent a close frame, from the server's record.
         close_code: the code of that close frame (``None``: none, or no code in it).
     """
 
@@ -179,19 +179,29 @@ def frame_violation_verdict(
 
 
 def fault_verdict(
-    observed: Observed, *, expected: tuple[str, ...], port: int | None = None
+    observed: Observed,
+    *,
+    expected: tuple[str, ...],
+    sent_close: bool,
+    close_code: int | None,
+    port: int | None = None,
 ) -> Verdict:
     """A transport fault: the client reported the end or a failure (caught), or went on
-    (accepted: it received what the server sent, or noticed nothing within its timeout)."""
+    (accepted: it received what the server sent, or noticed nothing within its timeout).
+    ``sent_close`` and ``close_code``: the client's close frame, from the server's record of
+    the whole connection (the kit closes the session at the end of the case)."""
+    record: dict[str, Any] = {"sent_close": sent_close, "close_code": close_code}
     if observed.hung:
-        return _hung(observed)
+        return _hung(observed, **record)
     if observed.error is not None:
-        return _caught(observed, port)
+        return _caught(observed, port, **record)
     if tuple(observed.delivered) != expected:
         got = shown(observed.delivered) or "nothing"
-        return Verdict("accepted", message=f"delivered {got}, not {shown(list(expected))}")
-    if observed.timed_out:
-        return Verdict("accepted", message="noticed nothing within its timeout")
-    if observed.closed:
-        return Verdict("accepted", message="received every message; closed without an error")
-    return Verdict("accepted", message="received every message intact")
+        message = f"delivered {got}, not {shown(list(expected))}"
+    elif observed.timed_out:
+        message = "noticed nothing within its timeout"
+    elif observed.closed:
+        message = "received every message; closed without an error"
+    else:
+        message = "received every message intact"
+    return Verdict("accepted", message=message, **record)

@@ -166,7 +166,7 @@ def test_pin_check_change_and_report(kit: pytest.Pytester) -> None:
         [
             "*websockets-asyncio on transport-fault/drop: the verdict changed",
             "  before (pinned): accepted",
-            "  after (now):     caught ConnectionClosedError (*",
+            "  after (now):     caught ConnectionClosedError, sent no close (*",
             "*run pytest --wsmock-pin to rewrite the pins in *pins.json*",
         ]
     )

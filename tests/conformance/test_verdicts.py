@@ -3,6 +3,8 @@ the server's record make."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pytest_wsmock.conformance import Verdict
@@ -87,15 +89,18 @@ def test_frame_violation_close_code_without_exception_is_caught() -> None:
 
 def test_fault_verdicts() -> None:
     """A fault: an exception is caught; every message received (or nothing noticed) is
-    accepted, and the message says which; hung is hung."""
-    assert fault_verdict(failed(), expected=("hello",)).summary == "caught Refused"
-    quiet = Observed(delivered=["hello"], timed_out=True)
-    assert fault_verdict(quiet, expected=("hello",)).message == (
-        "noticed nothing within its timeout"
+    accepted, and the message says which; hung is hung; the close frame is the record's."""
+    none: dict[str, Any] = {"sent_close": False, "close_code": None}
+    assert fault_verdict(failed(), expected=("hello",), **none).summary == (
+        "caught Refused, sent no close"
     )
+    quiet = Observed(delivered=["hello"], timed_out=True)
+    verdict = fault_verdict(quiet, expected=("hello",), sent_close=True, close_code=1000)
+    assert verdict.summary == "accepted, sent close 1000"
+    assert verdict.message == "noticed nothing within its timeout"
     short = Observed(delivered=["hello"])
-    assert "not 'hello', 'x'" in str(fault_verdict(short, expected=("hello", "x")))
-    assert fault_verdict(Observed(hung=True), expected=()).kind == "hung"
+    assert "not 'hello', 'x'" in str(fault_verdict(short, expected=("hello", "x"), **none))
+    assert fault_verdict(Observed(hung=True), expected=(), **none).kind == "hung"
 
 
 def test_error_name_and_message() -> None:
