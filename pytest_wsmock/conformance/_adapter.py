@@ -3,6 +3,10 @@
 A sync adapter is a :class:`Client` whose ``connect`` returns a :class:`Session`; an async
 adapter has the same names with ``async def`` (:class:`AsyncClient`, :class:`AsyncSession`).
 The kit tells them apart with ``inspect.iscoroutinefunction(client.connect)``.
+
+Two attributes are optional: ``backend`` (``"trio"`` for an async adapter on trio) and
+``margin`` (seconds the kit lets a call run past its own timeout before the verdict is
+``hung``; 2 by default: an adapter that bounds its calls itself sets it above its own bound).
 """
 
 from __future__ import annotations

@@ -52,8 +52,11 @@ class Calls:
         self.observed = observed
         self.is_async = is_async(client)
         self.failures = tuple(client.failures)
+        #: Seconds past a call's own timeout before it counts as hung (an adapter that
+        #: bounds its calls itself, as a driver does, sets ``margin`` above its own bound).
+        self.margin = float(getattr(client, "margin", MARGIN))
         #: When the current call counts as hung for good (read by the watching thread).
-        self.deadline = time.monotonic() + timeout + MARGIN + HARD_MARGIN
+        self.deadline = time.monotonic() + timeout + self.margin + HARD_MARGIN
         self.lock = threading.Lock()
         #: The call being made (named in a ``hung`` verdict).
         self.current = "connect"
@@ -64,7 +67,7 @@ class Calls:
         seconds = self.timeout if seconds is None else seconds
         with self.lock:
             self.current = where
-            self.deadline = time.monotonic() + seconds + MARGIN + HARD_MARGIN
+            self.deadline = time.monotonic() + seconds + self.margin + HARD_MARGIN
 
     async def call(
         self, where: str, seconds: float, fn: Callable[..., Any], *args: Any, **kwargs: Any
@@ -75,7 +78,7 @@ class Calls:
         self.arm(where, seconds)
         outcome: BaseException | None = None
         value: Any = None
-        with anyio.move_on_after(seconds + MARGIN) as scope:
+        with anyio.move_on_after(seconds + self.margin) as scope:
             try:
                 if self.is_async:
                     value = await fn(*args, **kwargs)
@@ -109,7 +112,7 @@ class Calls:
         """Close ``session`` at the end of a case: bounded, and whatever it raises ignored
         (the verdict is made; a client that fails to close is not judged here)."""
         self.arm("close")
-        with anyio.move_on_after(self.timeout + MARGIN):
+        with anyio.move_on_after(self.timeout + self.margin):
             try:
                 if self.is_async:
                     await session.close()
