@@ -94,6 +94,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "did not run keep their pins) instead of comparing the verdicts with them",
     )
     group.addoption(
+        "--wsmock-repeat",
+        metavar="N",
+        type=int,
+        default=1,
+        help="conformance kit: run each case N times (those that take under 0.5 s), so that "
+        "verdicts that depend on timing show up; with --wsmock-pin they are pinned as a set",
+    )
+    group.addoption(
         "--wsmock-conformance-report",
         metavar="PATH",
         default=None,

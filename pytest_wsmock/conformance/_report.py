@@ -87,9 +87,19 @@ def build(rows: Iterable[Row]) -> dict[str, Any]:
             row.entry_id,
             {"id": row.entry_id, "description": row.description, "rule": row.rule, "verdicts": {}},
         )
-        if row.client not in entry["verdicts"]:
+        verdicts = entry["verdicts"]
+        seen = verdicts.get(row.client)
+        if seen is None:
             counts[row.client][row.verdict.kind] += 1
-        entry["verdicts"][row.client] = row.verdict.to_json()
+            verdicts[row.client] = row.verdict.to_json()
+        elif row.verdict.summary not in seen["summary"].split(" or "):
+            # The same case ran again (--wsmock-repeat) and ended otherwise: show both.
+            summaries = sorted([*seen["summary"].split(" or "), row.verdict.summary])
+            if seen["kind"] != row.verdict.kind and seen["kind"] != "varies":
+                counts[row.client][seen["kind"]] -= 1
+                counts[row.client]["varies"] = counts[row.client].get("varies", 0) + 1
+                seen["kind"] = "varies"
+            seen["summary"] = " or ".join(summaries)
     return {
         "clients": clients,
         "counts": counts,

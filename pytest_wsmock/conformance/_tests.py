@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 
 import pytest
@@ -13,6 +14,9 @@ from ._adapter import AnyClient
 from ._catalogues import ALL, Case, Entry, cases_of
 from ._report import Row
 from ._scenarios import run_case
+
+#: Cases that take longer than this (seconds) run once, whatever ``--wsmock-repeat`` says.
+REPEAT_UNDER = 0.5
 
 #: The timeout the kit gives every client call (connect, each receive, close), in seconds.
 TIMEOUT = 2.0
@@ -53,28 +57,41 @@ def conformance_tests(
     def test_conformance(
         wsmock_case: Case, ws_server_factory: ServerFactory, request: pytest.FixtureRequest
     ) -> None:
-        verdict = run_case(client, wsmock_case, ws_server_factory, timeout)
+        case, config = wsmock_case, request.config
         path = None if pins is None else request.path.parent / pins
-        case = wsmock_case
-        row = Row(
-            name,
-            case.catalogue,
-            case.entry_id,
-            case.description,
-            case.rule,
-            verdict,
-            None if path is None else str(path),
-        )
-        _session.add(request.config, row)
-        if path is None or request.config.getoption("wsmock_pin", default=False):
+        verdicts = []
+        for _ in range(repeats(config)):
+            started = time.monotonic()
+            verdict = run_case(client, case, ws_server_factory, timeout)
+            verdicts.append(verdict)
+            row = Row(
+                name,
+                case.catalogue,
+                case.entry_id,
+                case.description,
+                case.rule,
+                verdict,
+                None if path is None else str(path),
+            )
+            _session.add(config, row)
+            if time.monotonic() - started > REPEAT_UNDER:
+                break  # a slow case (a timeout decides it) is not timing-sensitive
+        if path is None or config.getoption("wsmock_pin", default=False):
             return
         try:
             loaded = _pins.load(path)
         except _pins.PinFileError as exc:
             pytest.fail(str(exc), pytrace=False)
-        problem = _pins.problem(path, loaded, name, case.id, verdict.summary, str(verdict))
-        if problem is not None:
-            pytest.fail(problem, pytrace=False)
+        for verdict in verdicts:
+            problem = _pins.problem(path, loaded, name, case.id, verdict.summary, str(verdict))
+            if problem is not None:
+                pytest.fail(problem, pytrace=False)
 
     test_conformance.__doc__ = f"{name} meets one catalogue entry as its pin says."
     return test_conformance
+
+
+def repeats(config: pytest.Config) -> int:
+    """How often each case runs (``--wsmock-repeat``, at least once)."""
+    value = config.getoption("wsmock_repeat", default=1)
+    return max(1, int(value or 1))

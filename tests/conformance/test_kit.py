@@ -421,3 +421,49 @@ def test_an_async_adapter_runs_on_its_backend(
     data = json.loads((kit.path / "report.json").read_text())
     (entry,) = data["catalogues"][0]["entries"]
     assert entry["verdicts"]["trio-client"]["message"] == "ran on trio"
+
+
+FLIPS = '''
+import itertools
+
+from pytest_wsmock import HANDSHAKE_REJECTIONS
+from pytest_wsmock.conformance import conformance_tests
+
+TURNS = itertools.cycle(["A", "A", "B"])
+
+
+class A(Exception):
+    pass
+
+
+class B(Exception):
+    pass
+
+
+class Flips:
+    """Refuses with A or B, by turns, as a client whose reaction depends on timing."""
+
+    name = "flips"
+    failures = (A, B)
+
+    def connect(self, url, *, ssl, ca_path, subprotocols, timeout):
+        raise {"A": A, "B": B}[next(TURNS)]("refused")
+
+
+test_flips = conformance_tests(Flips(), pins="pins.json", catalogues=[HANDSHAKE_REJECTIONS[:1]])
+'''
+
+
+def test_repeat_pins_a_set(kit: pytest.Pytester) -> None:
+    """--wsmock-repeat runs each fast case N times: with --wsmock-pin the verdicts seen are
+    pinned as a set, which later runs pass; the report shows both."""
+    kit.makepyfile(test_flips=FLIPS)
+    kit.runpytest(
+        "--wsmock-pin", "--wsmock-repeat=3", "--wsmock-conformance-report=report.md"
+    ).assert_outcomes(passed=1)
+    pins = json.loads((kit.path / "pins.json").read_text())
+    assert pins == {"flips": {"handshake-rejection/forbidden-origin": ["caught A", "caught B"]}}
+    kit.runpytest("--wsmock-repeat=3").assert_outcomes(passed=1)
+    report = (kit.path / "report.md").read_text()
+    assert "| caught A or caught B |" in report
+    assert "| flips | 1 | 0 | 0 |" in report

@@ -135,3 +135,18 @@ def test_report_from_pins() -> None:
     assert "| `expired` | presents a certificate that expired yesterday | " in page
     assert "| accepted or caught E | caught E |" in page
     assert "| caught / accepted / hung / varies | | | 0 / 0 / 0 / 1 | 1 / 0 / 0 / 0 |" in page
+
+
+def test_report_of_a_repeated_case() -> None:
+    """A case that ran several times (--wsmock-repeat) shows every summary it gave, counted
+    under "varies" when their kinds differ."""
+    rows = [
+        _row("a", "tls-fault", "expired", Verdict("caught", "E")),
+        _row("a", "tls-fault", "expired", Verdict("caught", "E")),
+        _row("a", "tls-fault", "expired", Verdict("accepted")),
+    ]
+    data = build(rows)
+    assert data["counts"]["a"] == {"caught": 0, "accepted": 0, "hung": 0, "varies": 1}
+    assert "| `expired` | does expired | rule of expired | accepted or caught E |" in (
+        markdown(data)
+    )
