@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import json
 import os
 import queue
@@ -74,7 +75,8 @@ class _Process:
         except OSError as exc:
             raise DriverError(f"cannot start driver {list(command)}: {exc}") from exc
         self.lines: queue.Queue[bytes | None] = queue.Queue()
-        assert self.popen.stdout is not None and self.popen.stderr is not None
+        assert self.popen.stdout is not None
+        assert self.popen.stderr is not None
         threading.Thread(target=self._read_lines, args=(self.popen.stdout,), daemon=True).start()
         threading.Thread(
             target=self._read_stderr, args=(self.popen.stderr, stderr), daemon=True
@@ -96,10 +98,8 @@ class _Process:
     def kill(self) -> None:
         if self.alive():
             self.popen.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL ends it: bounded anyway
             self.popen.wait(timeout=MARGIN)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a process SIGKILL cannot end
-            pass
         for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
             if stream is not None:
                 stream.close()
@@ -110,14 +110,16 @@ class DriverClient:
 
     ``command`` starts the driver; it is started at the first ``connect`` and kept for the
     session, started again if it exited or was killed. Every operation is bounded: a driver
-    that does not answer within the operation's timeout plus 5 s is killed and the operation
-    raises ``DriverHung``. The driver's stderr is kept (its end) in ``stderr``.
+    that does not answer within the operation's timeout plus ``margin`` (5 s) is killed and
+    the operation raises ``DriverHung``. The driver's stderr is kept (its end) in ``stderr``.
 
     Args:
         command: the program and its arguments, e.g. ``["node", "drivers/node/ws_driver.mjs"]``.
         name: the client's column name in the report, e.g. ``"node-ws"``.
         cwd: the driver's working directory.
         env: the driver's environment (default: this process's).
+        margin: seconds a driver gets on top of an operation's timeout before it counts as
+            hung (5 by default).
     """
 
     failures: tuple[type[BaseException], ...] = (DriverFailure,)
@@ -129,8 +131,10 @@ class DriverClient:
         name: str,
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        margin: float = MARGIN,
     ) -> None:
         self.command = tuple(command)
+        self.margin = margin
         self.name = name
         self.cwd = cwd
         self.env = env
@@ -185,7 +189,7 @@ class DriverClient:
 
     def request(self, message: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         """Send one operation and return the driver's answer (started if needed); raises
-        ``DriverHung`` if no answer comes within ``timeout`` + 5 s, ``DriverError`` if the
+        ``DriverHung`` if no answer comes within ``timeout`` + ``margin``, ``DriverError`` if the
         driver exits or answers something that is not a JSON object."""
         process = self._running()
         line = json.dumps(message, separators=(",", ":")).encode() + b"\n"
@@ -196,15 +200,18 @@ class DriverClient:
             process.popen.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             self._discard()
-            raise DriverError(self._explain(f"the driver's stdin is closed ({exc}) at {op!r}"))
+            raise DriverError(
+                self._explain(f"the driver's stdin is closed ({exc}) at {op!r}")
+            ) from exc
         try:
-            raw = process.lines.get(timeout=timeout + MARGIN)
+            raw = process.lines.get(timeout=timeout + self.margin)
         except queue.Empty:
             self._discard()
             raise DriverHung(
                 self._explain(
-                    f"driver {self.name} gave no answer to {op!r} within {timeout + MARGIN:g} s "
-                    f"(the operation's {timeout:g} s + {MARGIN:g} s); it was killed"
+                    f"driver {self.name} gave no answer to {op!r} within "
+                    f"{timeout + self.margin:g} s (the operation's {timeout:g} s + "
+                    f"{self.margin:g} s); it was killed"
                 )
             ) from None
         if raw is None:
@@ -232,10 +239,8 @@ class DriverClient:
             except (DriverHung, DriverError):
                 pass
             else:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.popen.wait(timeout=MARGIN)
-                except subprocess.TimeoutExpired:
-                    pass
         self._discard()
 
     def alive(self, generation: int) -> bool:

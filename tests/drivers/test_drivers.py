@@ -20,6 +20,7 @@ from pytest_wsmock import (
     echo,
 )
 from pytest_wsmock.conformance import DriverClient, DriverFailure
+from pytest_wsmock.conformance._driver import DriverSession
 
 from .conftest import driver_params
 
@@ -40,12 +41,19 @@ REJECTION_TYPES = {
     "python-websockets": "InvalidStatus",
 }
 
+
+def _connect(driver: DriverClient, url: str) -> DriverSession:
+    return driver.connect(url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+
+
 all_drivers = pytest.mark.parametrize("driver", driver_params(), indirect=True)
 
 
 def _payload(kind: str, size: int) -> str | bytes:
-    return "é" * (size // 2) if kind == "text" else bytes(range(256)) * (size // 256) + b"x" * (
-        size % 256
+    return (
+        "é" * (size // 2)
+        if kind == "text"
+        else bytes(range(256)) * (size // 256) + b"x" * (size % 256)
     )
 
 
@@ -56,7 +64,7 @@ def test_echo(ws_server: MockServer, driver: DriverClient, kind: str, size: int)
     """A text or binary message, up to 1 MiB, goes out and comes back unchanged."""
     ws_server.handler(echo)
     data = _payload(kind, size)
-    session = driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+    session = _connect(driver, ws_server.url)
     assert session.subprotocol is None
     session.send(data)
     assert session.receive(TIMEOUT) == data
@@ -86,7 +94,7 @@ def test_subprotocol(ws_server: MockServer, driver: DriverClient) -> None:
 def test_receive_timeout_keeps_the_connection(ws_server: MockServer, driver: DriverClient) -> None:
     """Nothing to receive is a TimeoutError; the connection stays open and usable."""
     ws_server.handler(echo)
-    session = driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+    session = _connect(driver, ws_server.url)
     with pytest.raises(TimeoutError):
         session.receive(0.2)
     session.send("still there")
@@ -98,7 +106,7 @@ def test_receive_timeout_keeps_the_connection(ws_server: MockServer, driver: Dri
 def test_client_close(ws_server: MockServer, driver: DriverClient) -> None:
     """close(4000, "client done") is recorded; the client reports the server's echo."""
     ws_server.handler(echo)
-    session = driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+    session = _connect(driver, ws_server.url)
     session.close(4000, "client done")
     assert session.close_info is not None
     assert session.close_info["code"] == 4000
@@ -119,7 +127,7 @@ def test_server_close(ws_server: MockServer, driver: DriverClient) -> None:
     """The server's close 4001 "bye" ends receive with a DriverFailure carrying the close;
     the client's answering close frame is in the record."""
     ws_server.handler(_close_after_first_message)
-    session = driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+    session = _connect(driver, ws_server.url)
     session.send("hello")
     with pytest.raises(DriverFailure) as caught:
         session.receive(TIMEOUT)
@@ -139,12 +147,12 @@ def test_rejected_handshake(ws_server: MockServer, driver: DriverClient) -> None
     """A 403 instead of 101 is a DriverFailure with the client's own error type; the driver
     stays up for the next connection."""
     with pytest.raises(DriverFailure) as caught:
-        driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+        _connect(driver, ws_server.url)
     assert caught.value.type == REJECTION_TYPES[driver.name]
     assert "403" in str(caught.value)
     starts = driver.starts
     ws_server.handshake(Handshake.accept())
-    driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT).close()
+    _connect(driver, ws_server.url).close()
     assert driver.starts == starts
 
 
@@ -182,7 +190,7 @@ def test_frame_violation(ws_server: MockServer, driver: DriverClient) -> None:
     """A frame with reserved opcode 3 after a legal message: the message arrives, then the
     client fails the connection (a DriverFailure), and every client sends close 1002."""
     ws_server.handler(_violate)
-    session = driver.connect(ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+    session = _connect(driver, ws_server.url)
     assert session.receive(TIMEOUT) == "before"
     with pytest.raises(DriverFailure):
         session.receive(TIMEOUT)
