@@ -13,9 +13,11 @@ import contextlib
 import json
 import os
 import queue
+import signal
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
@@ -25,6 +27,8 @@ __all__ = ["DriverClient", "DriverError", "DriverFailure", "DriverHung", "Driver
 MARGIN = 5.0
 #: How much of the driver's stderr is kept (the end of it), in characters.
 STDERR_KEPT = 64 * 1024
+#: How many of the driver's stderr lines are kept (the last ones), before the cut to size.
+STDERR_LINES = 4096
 #: The bound for an operation that takes no timeout of its own before a connection exists.
 DEFAULT_TIMEOUT = 5.0
 
@@ -71,6 +75,8 @@ class _Process:
                 stderr=subprocess.PIPE,
                 cwd=cwd,
                 env=None if env is None else dict(env),
+                # Its own process group: a driver started through a script dies with it.
+                start_new_session=True,
             )
         except OSError as exc:
             raise DriverError(f"cannot start driver {list(command)}: {exc}") from exc
@@ -83,26 +89,56 @@ class _Process:
         ).start()
 
     def _read_lines(self, stream: IO[bytes]) -> None:
-        for line in stream:
-            self.lines.put(line)
-        self.lines.put(None)
+        """Each stdout line into ``lines``, then ``None`` at the end; closes the stream."""
+        try:
+            with stream, contextlib.suppress(OSError, ValueError):
+                for line in stream:
+                    self.lines.put(line)
+        finally:
+            self.lines.put(None)
 
     @staticmethod
     def _read_stderr(stream: IO[bytes], kept: collections.deque[str]) -> None:
-        for line in stream:
-            kept.append(line.decode("utf-8", "replace"))
+        with stream, contextlib.suppress(OSError, ValueError):
+            for line in stream:
+                kept.append(line.decode("utf-8", "replace"))
 
     def alive(self) -> bool:
         return self.popen.poll() is None
 
+    def write(self, line: bytes, bound: float) -> bool | OSError | None:
+        """Write ``line`` to the driver's stdin within ``bound`` seconds: True when written,
+        the error if the pipe is closed, None if the driver did not read it in time (a full
+        pipe blocks the writer: it writes in a thread, freed when the driver is killed)."""
+        outcome: list[OSError | bool] = []
+
+        def write() -> None:
+            assert self.popen.stdin is not None
+            try:
+                self.popen.stdin.write(line)
+                self.popen.stdin.flush()
+            except (OSError, ValueError) as exc:
+                outcome.append(exc if isinstance(exc, OSError) else OSError(str(exc)))
+            else:
+                outcome.append(True)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(bound)
+        return outcome[0] if outcome else None
+
     def kill(self) -> None:
-        if self.alive():
-            self.popen.kill()
+        if self.popen.returncode is None:  # not reaped yet: its pid is still its group's id
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except OSError:  # not a group leader after all: kill the process itself
+                self.popen.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL ends it: bounded anyway
             self.popen.wait(timeout=MARGIN)
-        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
-            if stream is not None:
-                stream.close()
+        # stdout and stderr reach their end with the process: their threads close them.
+        if self.popen.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.popen.stdin.close()
 
 
 class DriverClient:
@@ -138,7 +174,7 @@ class DriverClient:
         self.name = name
         self.cwd = cwd
         self.env = env
-        self._stderr: collections.deque[str] = collections.deque()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=STDERR_LINES)
         self._process: _Process | None = None
         self._generation = 0
         #: How many times the driver was started (1 after the first connect).
@@ -156,11 +192,7 @@ class DriverClient:
     @property
     def stderr(self) -> str:
         """What the driver wrote on stderr (its last 64 KiB), across restarts."""
-        text = "".join(self._stderr)
-        while len(text) > STDERR_KEPT and len(self._stderr) > 1:
-            self._stderr.popleft()
-            text = "".join(self._stderr)
-        return text[-STDERR_KEPT:]
+        return "".join(list(self._stderr))[-STDERR_KEPT:]
 
     def connect(
         self,
@@ -194,26 +226,26 @@ class DriverClient:
         process = self._running()
         line = json.dumps(message, separators=(",", ":")).encode() + b"\n"
         op = message.get("op")
-        try:
-            assert process.popen.stdin is not None
-            process.popen.stdin.write(line)
-            process.popen.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
+        bound = timeout + self.margin
+        deadline = time.monotonic() + bound
+        written = process.write(line, bound)
+        if isinstance(written, OSError):
             self._discard()
             raise DriverError(
-                self._explain(f"the driver's stdin is closed ({exc}) at {op!r}")
-            ) from exc
+                self._explain(f"driver {self.name} no longer reads its stdin ({written}) at {op!r}")
+            ) from written
         try:
-            raw = process.lines.get(timeout=timeout + self.margin)
+            raw = process.lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
+            written = None
+        if written is None:
             self._discard()
             raise DriverHung(
                 self._explain(
-                    f"driver {self.name} gave no answer to {op!r} within "
-                    f"{timeout + self.margin:g} s (the operation's {timeout:g} s + "
-                    f"{self.margin:g} s); it was killed"
+                    f"driver {self.name} gave no answer to {op!r} within {bound:g} s "
+                    f"(the operation's {timeout:g} s + {self.margin:g} s); it was killed"
                 )
-            ) from None
+            )
         if raw is None:
             self._discard()
             raise DriverError(self._explain(f"driver {self.name} exited during {op!r}"))
@@ -245,7 +277,8 @@ class DriverClient:
 
     def alive(self, generation: int) -> bool:
         """Whether the driver that served connection ``generation`` still runs."""
-        return generation == self._generation and self._process is not None
+        process = self._process
+        return generation == self._generation and process is not None and process.alive()
 
     def _running(self) -> _Process:
         if self._process is not None and not self._process.alive():
@@ -326,7 +359,7 @@ class DriverSession:
     def _check(self) -> None:
         if not self.client.alive(self.generation):
             raise DriverError(
-                f"driver {self.client.name} was restarted since this connection opened"
+                f"driver {self.client.name} exited or was restarted since this connection opened"
             )
 
     def _ended(self, answer: Mapping[str, Any]) -> DriverFailure:

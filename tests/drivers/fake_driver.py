@@ -1,7 +1,8 @@
 """A driver that answers from a script, to test ``DriverClient`` on drivers that misbehave.
 
 ``python fake_driver.py '<JSON list>'``: each operation but ``quit`` gets the list's next item
-as its answer; the strings ``"HANG"`` (write a line on stderr, then sleep), ``"EXIT"`` (exit
+as its answer; the strings ``"DEAF"`` (answer like a connect, then read nothing more),
+``"HANG"`` (write a line on stderr, then sleep), ``"EXIT"`` (exit
 with status 3) and ``"GARBAGE"`` (answer a line that is not JSON) misbehave instead. Every
 start begins the list again; ``quit`` is always answered and ends the driver.
 """
@@ -21,7 +22,11 @@ def main() -> None:
             print(json.dumps({"ok": True}), flush=True)
             return
         answer = answers[count] if count < len(answers) else {"ok": True}
-        if answer == "HANG":
+        if answer == "DEAF":
+            print(f"fake driver: no longer reading after {op['op']}", file=sys.stderr, flush=True)
+            print(json.dumps({"ok": True, "subprotocol": None}), flush=True)
+            time.sleep(600)
+        elif answer == "HANG":
             print(f"fake driver: hanging on {op['op']}", file=sys.stderr, flush=True)
             time.sleep(600)
         elif answer == "EXIT":

@@ -57,6 +57,28 @@ def test_a_driver_that_hangs_is_killed_and_started_again() -> None:
         assert "hanging on receive" in client.stderr
 
 
+def test_a_driver_that_stops_reading_cannot_block_a_send() -> None:
+    """A message bigger than the pipe's buffer to a driver that reads nothing: the write is
+    bounded too (DriverHung), not only the wait for the answer."""
+    with fake("DEAF", CONNECTED) as client:
+        session = client.connect(URL, timeout=0.3)
+        with pytest.raises(DriverHung, match="'send'"):
+            session.send(bytes(2**21))
+        client.connect(URL, timeout=1.0)
+        assert client.starts == 2
+
+
+def test_a_driver_behind_a_shell_script_is_killed_with_it() -> None:
+    """The driver's whole process group is killed: a script's child does not survive."""
+    script = f"{sys.executable} {FAKE} '{json.dumps([CONNECTED, 'HANG'])}'"
+    with DriverClient(["sh", "-c", script], name="wrapped", margin=0.5) as client:
+        session = client.connect(URL, timeout=1.0)
+        with pytest.raises(DriverHung):
+            session.receive(0.1)
+        client.connect(URL, timeout=1.0)
+        assert client.starts == 2
+
+
 def test_a_driver_that_exits_is_a_driver_error_and_restarts() -> None:
     with fake(CONNECTED, "EXIT") as client:
         session = client.connect(URL, timeout=1.0)
