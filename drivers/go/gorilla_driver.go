@@ -83,7 +83,9 @@ func errorOf(err error) map[string]string {
 	return map[string]string{"type": fmt.Sprintf("%T", err), "message": err.Error()}
 }
 
-// closeOf is the close as the client saw it: only a *websocket.CloseError carries one.
+// closeOf is the close as the client saw it: only a *websocket.CloseError carries one. It
+// counts as clean unless gorilla made it up (1006): gorilla answers a close frame by itself
+// and does not report whether the answer went out.
 func closeOf(err error) interface{} {
 	var closeErr *websocket.CloseError
 	if errors.As(err, &closeErr) {
