@@ -28,6 +28,7 @@ The ``ssl`` argument cannot be given to a browser and is ignored: pass ``ca_path
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import os
 import shutil
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .webdriver import Browser, BrowserHung
+from .webdriver import Browser, BrowserHung, WebDriverError
 
 #: The programs the adapter needs, and where they come from.
 PROGRAMS = {
@@ -200,6 +201,8 @@ class Chromium:
         self._page: PageServer | None = None
         self._starts = 0
         self._failures = 0
+        #: Sessions whose tab is open (a restart for failures waits until there are none).
+        self._open: set[ChromiumSession] = set()
         self.restart_after_failures = restart_after_failures
         self.timings = Timings()
         self.version: str | None = None
@@ -268,7 +271,11 @@ class Chromium:
         if ca_path is not None and self._want(ca_path) and self._browser is not None:
             self.timings.restarts_for_ca += 1
             self._stop()
-        if self._browser is not None and self._failures >= self.restart_after_failures:
+        if (
+            self._browser is not None
+            and self._failures >= self.restart_after_failures
+            and not self._open
+        ):
             self.timings.restarts_for_failures += 1
             self._stop()
         if self._browser is not None and not self._browser.alive:
@@ -311,17 +318,21 @@ class Chromium:
             browser.execute("wsmock.open(arguments[0], arguments[1])", url, list(subprotocols))
             session = ChromiumSession(self, browser, tab)
             session.wait_open(timeout)
-        except ChromiumFailure:
-            self._failures += 1
-            self._end_tab(browser, tab)
+        except BaseException as exc:
+            if isinstance(exc, ChromiumFailure):
+                self._failures += 1
+            with contextlib.suppress(WebDriverError, BrowserHung):
+                self.end_tab(browser, tab)
             raise
-        except BaseException:
-            self._end_tab(browser, tab)
-            raise
-        self.timings.connects.append(time.monotonic() - started)
+        finally:
+            self.timings.connects.append(time.monotonic() - started)
+        self._open.add(session)
         return session
 
-    def _end_tab(self, browser: Browser, tab: str) -> None:
+    def end_tab(self, browser: Browser, tab: str, session: ChromiumSession | None = None) -> None:
+        """Close a connection's tab (the browser sends 1001 for a WebSocket still open)."""
+        if session is not None:
+            self._open.discard(session)
         if browser.alive:
             browser.close_tab(tab)
 
@@ -340,8 +351,13 @@ class ChromiumSession:
         self.subprotocol: str | None = None
         self.closed = False
 
+    def _execute(self, script: str, *args: Any) -> Any:
+        self._browser.switch_to(self._tab)
+        return self._browser.execute(script, *args)
+
     def _fetch(self, timeout: float) -> bool:
         """Wait (at most ``timeout``) for new events in the page; whether any came."""
+        self._browser.switch_to(self._tab)
         found: list[dict[str, Any]] = self._browser.execute_async(
             "wsmock.wait(arguments[0], arguments[1], arguments[2])",
             self._cursor,
@@ -368,7 +384,7 @@ class ChromiumSession:
         while True:
             event = self._next(deadline)
             if event is None:
-                self._browser.execute("wsmock.close()")
+                self._execute("wsmock.close()")
                 self._next(time.monotonic() + 1.0)  # the close event, if it comes at once
                 raise self._failure(f"no open event within {timeout} s, page script closed it")
             if event["type"] == "open":
@@ -380,10 +396,10 @@ class ChromiumSession:
     def send(self, message: str | bytes) -> None:
         """``ws.send(message)``; raises the failure when page script already saw the end."""
         if isinstance(message, str):
-            answer = self._browser.execute("return wsmock.send(arguments[0], null)", message, None)
+            answer = self._execute("return wsmock.send(arguments[0], null)", message)
         else:
             encoded = base64.b64encode(message).decode()
-            answer = self._browser.execute("return wsmock.send(null, arguments[0])", encoded)
+            answer = self._execute("return wsmock.send(null, arguments[0])", encoded)
         if answer["error"] is not None:
             self.events.append({"type": "exception", **answer["error"]})
             raise self._failure()
@@ -413,13 +429,13 @@ class ChromiumSession:
         self.closed = True
         try:
             if not any(event["type"] == "close" for event in self.events):
-                self._browser.execute("wsmock.close(arguments[0], arguments[1])", code, reason)
+                self._execute("wsmock.close(arguments[0], arguments[1])", code, reason)
                 deadline = time.monotonic() + CLOSE_WAIT
                 while not any(event["type"] == "close" for event in self.events):
                     if not self._fetch(max(0.0, deadline - time.monotonic())):
                         break
         finally:
-            self._client._end_tab(self._browser, self._tab)
+            self._client.end_tab(self._browser, self._tab, self)
 
 
 __all__ = ["BrowserHung", "Chromium", "ChromiumFailure", "ChromiumSession", "missing"]

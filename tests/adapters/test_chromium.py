@@ -19,6 +19,7 @@ from pytest_wsmock import (
     FrameViolation,
     Handshake,
     MockServer,
+    ServerFactory,
     WebSocket,
     echo,
 )
@@ -202,3 +203,55 @@ def test_wss_with_an_untrusted_certificate_fails(
     conn = wss_server.wait_for_connection(0)
     assert conn.tls_error is not None
     assert conn.request is None
+
+
+def test_two_connections_at_once_keep_their_tabs(ws_server: MockServer, chromium: Chromium) -> None:
+    ws_server.handler(echo)
+    first = chromium.connect(
+        ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT
+    )
+    second = chromium.connect(
+        ws_server.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT
+    )
+    try:
+        first.send("one")
+        second.send("two")
+        assert second.receive(TIMEOUT) == "two"
+        assert first.receive(TIMEOUT) == "one"
+    finally:
+        first.close()
+        second.close()
+    assert [ws_server.wait_for_connection(i).received_values for i in (0, 1)] == [["one"], ["two"]]
+
+
+def test_restarts_for_failures_and_for_a_new_ca(
+    ws_server_factory: ServerFactory, chromium: Chromium
+) -> None:
+    """A browser of its own: restarted after two failed connections, and for a CA it was not
+    started with (Chromium does not see a certificate added to its NSS db while it runs)."""
+    del chromium  # only its skip: this test needs a browser whose restarts it can count
+    rejecting = ws_server_factory(handshake=Handshake.reject(503))
+    wss = ws_server_factory(tls=True)
+    wss.handler(echo)
+    own = Chromium(restart_after_failures=2)
+    try:
+        for _ in range(2):
+            with pytest.raises(ChromiumFailure):
+                own.connect(rejecting.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+        session = own.connect(
+            wss.url, ssl=None, ca_path=str(wss.ca_path), subprotocols=(), timeout=TIMEOUT
+        )
+        session.send("trusted")
+        assert session.receive(TIMEOUT) == "trusted"
+        session.close()
+        # Restarted once for the CA (which also makes the failures count start again).
+        assert (own.timings.restarts_for_ca, own.timings.restarts_for_failures) == (1, 0)
+        for _ in range(2):
+            with pytest.raises(ChromiumFailure):
+                own.connect(rejecting.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+        session = own.connect(wss.url, ssl=None, ca_path=None, subprotocols=(), timeout=TIMEOUT)
+        session.close()
+        assert (own.timings.restarts_for_ca, own.timings.restarts_for_failures) == (1, 1)
+        assert len(own.timings.starts) == 3
+    finally:
+        own.close()

@@ -94,6 +94,8 @@ class Browser:
             self._session = f"/session/{answer['sessionId']}"
             self.version: str = answer["capabilities"].get("browserVersion", "?")
             self.home_tab: str = self._command("GET", self._session + "/window")
+            #: The tab commands go to.
+            self.current = self.home_tab
         except BaseException:
             self.kill()
             raise
@@ -159,24 +161,23 @@ class Browser:
 
     def new_tab(self) -> str:
         """Open a new tab and make it the current one; its handle."""
-        handle: str = self._command("POST", self._session + "/window/new", {"type": "tab"})[
-            "handle"
-        ]
+        answer = self._command("POST", self._session + "/window/new", {"type": "tab"})
+        handle: str = answer["handle"]
         self.switch_to(handle)
         return handle
 
     def switch_to(self, handle: str) -> None:
-        self._command("POST", self._session + "/window", {"handle": handle})
+        """Make ``handle`` the tab that commands go to (nothing to do if it is)."""
+        if handle != self.current:
+            self._command("POST", self._session + "/window", {"handle": handle})
+            self.current = handle
 
     def close_tab(self, handle: str) -> None:
         """Close ``handle`` and go back to the home tab (which keeps the session alive)."""
         self.switch_to(handle)
         self._command("DELETE", self._session + "/window")
+        self.current = ""  # closed: the next switch_to always switches
         self.switch_to(self.home_tab)
-
-    def tabs(self) -> list[str]:
-        handles: list[str] = self._command("GET", self._session + "/window/handles")
-        return handles
 
     def navigate(self, url: str) -> None:
         self._command("POST", self._session + "/url", {"url": url})
