@@ -7,19 +7,24 @@ opens ``new WebSocket(url, protocols)`` and keeps every event page script can ob
 message, error, close with code, reason and wasClean. The adapter reads them back with
 WebDriver's execute-async-script.
 
-Why no selenium: the adapter needs seven WebDriver commands, which :mod:`.webdriver` sends
-with ``urllib`` in about 200 lines; selenium would be a new test dependency, and its Selenium
-Manager tries to download a driver when it misses one (downloads fail on our machines).
+Why no selenium: the adapter needs eight WebDriver commands (new session, new tab, switch
+tab, navigate, execute script, execute async script, close tab, delete session), which
+:mod:`.webdriver` sends with ``urllib`` in about 230 lines; selenium would be a new test
+dependency, and its Selenium Manager tries to download a driver when it misses one
+(downloads fail on our machines).
 
 What the adapter can report is what page script can observe, no more: WHATWG gives a failed
 connection an ``error`` event then ``close`` 1006 with ``wasClean=false``, whatever the cause
 (a 403, a wrong accept, a bad frame). :class:`ChromiumFailure` carries exactly that; what the
 browser did on the wire (the 403 it read, the close frame it sent) is in the server's record.
 
-One browser for the session, started lazily on the first ``connect``; each connection gets a
-fresh tab that the session's ``close()`` closes. Chromium delays new WebSockets from a
-renderer process after many failures (see ``docs/clients.md``, "Browsers"): the adapter
-restarts the browser after :data:`RESTART_AFTER_FAILURES` failed connections. For ``wss://``
+One browser for the session, started lazily on the first ``connect`` (0.5-0.9 s measured);
+each connection gets a fresh tab that the session's ``close()`` closes (open: about 0.13 s
+for tab, page and handshake). Chromium delays new WebSockets from a renderer process after
+repeated failures (from about the 11th in a row in one tab: 0.1-5 s each); a fresh tab gets a
+fresh renderer process, and measured so, 150 refused handshakes in a row took 0.11-0.34 s
+each. That is the adapter's answer to throttling; as a guard it also restarts the browser
+after :data:`RESTART_AFTER_FAILURES` failed connections (when no session is open). For ``wss://``
 the browser trusts the CA of ``ca_path`` through an NSS database in a temporary ``HOME``
 (``certutil``); a CA it does not trust yet is added and the browser restarted, once per CA.
 The ``ssl`` argument cannot be given to a browser and is ignored: pass ``ca_path``.
@@ -27,6 +32,7 @@ The ``ssl`` argument cannot be given to a browser and is ignored: pass ``ca_path
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import http.server
@@ -65,7 +71,8 @@ FLAGS = (
     "--disable-dev-shm-usage",
 )
 
-#: Failed connections after which the browser is restarted before the next connect.
+#: Failed connections after which the browser is restarted before the next connect: a guard
+#: only, a tab per connection already avoids the throttling (150 failures in a row measured).
 RESTART_AFTER_FAILURES = 100
 
 #: Seconds a close() waits for the close event before closing the tab anyway.
@@ -189,9 +196,9 @@ class Chromium:
         ca_path: str | Path | None = None,
         restart_after_failures: int = RESTART_AFTER_FAILURES,
     ) -> None:
-        self._dir = Path(tempfile.mkdtemp(prefix="wsmock-chromium-"))
-        self._home = self._dir / "home"
-        self._nssdb = self._home / ".pki" / "nssdb"
+        #: The temporary folder (HOME with the NSS db, profiles, chromedriver's log), made
+        #: when the browser first starts: an adapter made at import time costs nothing.
+        self._folder: Path | None = None
         #: CA certificates (PEM bytes) in the NSS database, and those the browser must trust.
         self._trusted: set[bytes] = set()
         self._wanted: dict[bytes, Path] = {}
@@ -208,6 +215,21 @@ class Chromium:
         self.version: str | None = None
 
     # -- the browser --------------------------------------------------------------------------
+
+    @property
+    def _dir(self) -> Path:
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="wsmock-chromium-"))
+            atexit.register(self.close)  # a safety net: the session fixture closes it first
+        return self._folder
+
+    @property
+    def _home(self) -> Path:
+        return self._dir / "home"
+
+    @property
+    def _nssdb(self) -> Path:
+        return self._home / ".pki" / "nssdb"
 
     def _want(self, ca_path: Path) -> bool:
         """Note that the browser must trust this CA; whether it was new (compared by content:
@@ -290,7 +312,10 @@ class Chromium:
         if self._page is not None:
             self._page.close()
             self._page = None
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._folder is not None:
+            folder, self._folder = self._folder, None
+            atexit.unregister(self.close)
+            shutil.rmtree(folder, ignore_errors=True)
 
     # -- the Client protocol ------------------------------------------------------------------
 
