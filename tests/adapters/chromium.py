@@ -437,6 +437,8 @@ class ChromiumSession:
         """The next message; ``TimeoutError`` if none came, the failure on a close event."""
         deadline = time.monotonic() + timeout
         while True:
+            if not self._pending and self._ended():
+                raise self._failure()  # again: nothing comes after the close event
             event = self._next(deadline)
             if event is None:
                 raise TimeoutError(f"no message within {timeout} s")
@@ -447,16 +449,19 @@ class ChromiumSession:
             if event["type"] == "close":
                 raise self._failure()
 
+    def _ended(self) -> bool:
+        return any(event["type"] == "close" for event in self.events)
+
     def close(self, code: int = 1000, reason: str = "") -> None:
         """``ws.close(code, reason)``, wait (bounded) for the close event, close the tab."""
         if self.closed:
             return
         self.closed = True
         try:
-            if not any(event["type"] == "close" for event in self.events):
+            if not self._ended():
                 self._execute("wsmock.close(arguments[0], arguments[1])", code, reason)
                 deadline = time.monotonic() + CLOSE_WAIT
-                while not any(event["type"] == "close" for event in self.events):
+                while not self._ended():
                     if not self._fetch(max(0.0, deadline - time.monotonic())):
                         break
         finally:

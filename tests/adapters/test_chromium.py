@@ -96,6 +96,8 @@ def test_server_closes_cleanly(ws_server: MockServer, chromium: Chromium) -> Non
     )
     with pytest.raises(ChromiumFailure) as caught:
         session.receive(TIMEOUT)
+    with pytest.raises(ChromiumFailure, match="close 4000"):
+        session.receive(TIMEOUT)  # at once: nothing comes after the close event
     session.close()
     assert str(caught.value) == "close 4000 'bye' (wasClean=true)"
     assert caught.value.close == {"code": 4000, "reason": "bye", "clean": True}

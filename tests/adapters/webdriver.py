@@ -85,7 +85,7 @@ class Browser:
                         "alwaysMatch": {
                             "browserName": "chrome",
                             "goog:chromeOptions": {"binary": binary, "args": list(args)},
-                            "timeouts": {"script": 600_000, "pageLoad": 15_000},
+                            "timeouts": {"script": 600_000, "pageLoad": 10_000},
                         }
                     }
                 },
