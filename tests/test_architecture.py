@@ -48,7 +48,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_engine",
     ),
     "server": ("_live", "_loop", "_server_base", "_server_live", "_server", "_factory"),
-    # The client conformance kit (a subpackage: its modules import each other freely).
+    # A subpackage counts as one module. The conformance kit sits above the server layer and
+    # below the plugin, whose hooks write its pins and report.
     "conformance": ("conformance",),
     "plugin": ("_plugin",),
 }
@@ -63,7 +64,7 @@ ALLOWED_PRIVATE = {
 
 
 def _module_name(path: Path) -> str:
-    """The subpackage (``_protocol``, ``conformance``) of a file in one, else the file's stem."""
+    """The subpackage (``_protocol``, ``conformance``) for each of its files, else the stem."""
     relative = path.relative_to(PACKAGE)
     return relative.parts[0] if len(relative.parts) > 1 else path.stem
 

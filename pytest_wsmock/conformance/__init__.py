@@ -1,5 +1,6 @@
 """The client conformance kit: one adapter for your WebSocket client, parametrized tests over
-the catalogues, pinned verdicts and a report. See docs/conformance.md."""
+the catalogues, pinned verdicts and a report (docs/conformance.md); clients in other languages
+through a driver program (docs/drivers.md)."""
 
 from .._faults import TRANSPORT_FAULTS
 from .._frame_violations import FRAME_VIOLATIONS
@@ -7,6 +8,7 @@ from .._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
 from .._options import TLS_FAULTS
 from ._adapter import AdapterError, AsyncClient, AsyncSession, Client, ClientHung, Session
 from ._catalogues import ALL
+from ._driver import DriverClient, DriverFailure, DriverHung
 from ._tests import conformance_tests
 from ._verdict import Verdict
 
@@ -27,6 +29,10 @@ __all__ = [
     "AsyncSession",
     "ClientHung",
     "AdapterError",
+    # clients in other languages (_driver)
+    "DriverClient",
+    "DriverFailure",
+    "DriverHung",
     # what a case ends as
     "Verdict",
 ]

@@ -5,8 +5,9 @@ adapter has the same names with ``async def`` (:class:`AsyncClient`, :class:`Asy
 The kit tells them apart with ``inspect.iscoroutinefunction(client.connect)``.
 
 Two attributes are optional: ``backend`` (``"trio"`` for an async adapter on trio) and
-``margin`` (seconds the kit lets a call run past its own timeout before the verdict is
-``hung``; 2 by default: an adapter that bounds its calls itself sets it above its own bound).
+``margin``: an adapter that bounds its calls itself (``DriverClient``) gives the seconds it
+lets a call run past its timeout before it raises ``ClientHung``/``DriverHung``; the kit then
+waits one second more (without ``margin``, 2 s) before the verdict is ``hung``.
 """
 
 from __future__ import annotations

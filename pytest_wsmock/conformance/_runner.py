@@ -31,6 +31,9 @@ TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 #: Seconds a call may run past the client's own timeout before the kit stops it ("hung").
 MARGIN = 2.0
 
+#: Seconds the kit waits past an adapter's own ``margin``.
+SLACK = 1.0
+
 #: Seconds past that before the case's thread counts as hung for good (an async adapter that
 #: blocks its event loop, or ignores cancellation).
 HARD_MARGIN = 3.0
@@ -52,9 +55,11 @@ class Calls:
         self.observed = observed
         self.is_async = is_async(client)
         self.failures = tuple(client.failures)
-        #: Seconds past a call's own timeout before it counts as hung (an adapter that
-        #: bounds its calls itself, as a driver does, sets ``margin`` above its own bound).
-        self.margin = float(getattr(client, "margin", MARGIN))
+        #: Seconds past a call's own timeout before it counts as hung. An adapter that bounds
+        #: its calls itself says by how much with ``margin`` (a ``DriverClient``: 5 s); the
+        #: kit then waits :data:`SLACK` longer, so that the adapter's own report comes first.
+        own = getattr(client, "margin", None)
+        self.margin = MARGIN if own is None else float(own) + SLACK
         #: When the current call counts as hung for good (read by the watching thread).
         self.deadline = time.monotonic() + timeout + self.margin + HARD_MARGIN
         self.lock = threading.Lock()

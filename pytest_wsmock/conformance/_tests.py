@@ -43,8 +43,8 @@ def conformance_tests(
         catalogues: the catalogues to run (each a sequence of entries, or a single entry):
             ``ALL`` (the default), or e.g. ``[HANDSHAKE_FAILURES, FRAME_VIOLATIONS[:3]]``.
         timeout: the client's own timeout for every call, in seconds; the kit stops a call
-            that runs 2 s longer (the adapter's ``margin`` attribute, when it has one) and
-            the verdict is ``hung``.
+            that runs 2 s longer (the adapter's ``margin`` + 1 s, when it has one) and the
+            verdict is ``hung``.
 
     The tests use the ``ws_server_factory`` fixture: a ``wsmock`` marker's options apply to
     their servers, except those the kit sets for each catalogue.
