@@ -52,10 +52,10 @@ TIMEOUT = 5.0
 FAST_BACKOFF = Backoff(initial=0.01, factor=2.0, maximum=0.1, jitter=False)
 
 
-def feed_client(url: str, **options: Any) -> FeedClient:
+def feed_client(url: str, *, topics: list[str] = TOPICS, **options: Any) -> FeedClient:
     """The client under test, pointed at the mock server, with short timeouts."""
     options = {"backoff": FAST_BACKOFF, "timeout": TIMEOUT, "idle_timeout": TIMEOUT, **options}
-    return FeedClient(url, TOKEN, TOPICS, **options)
+    return FeedClient(url, TOKEN, topics, **options)
 
 
 async def take(client: FeedClient, count: int | None = None) -> list[Event]:

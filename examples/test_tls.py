@@ -33,4 +33,6 @@ async def test_refuses_a_bad_certificate_without_retrying(
     with pytest.raises(FeedError, match="certificate was refused"):
         await take(client)
     assert client.retry_delays == []
+    conn = await server.connection()
+    assert conn.request is None  # TLS failed: no WebSocket request came
     assert len(server.connections) == 1
