@@ -28,6 +28,7 @@ from ._protocol import (
     Violation,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+from ._rules import Rule, rule
 from ._server import LIMIT_KINDS, MockServer
 from ._steps import (
     Step,
@@ -103,6 +104,9 @@ __all__ = [
     "wait_for_release",
     "close",
     "call",
+    # background rules (_rules)
+    "Rule",
+    "rule",
     # deliberate breakage (_frame_violations, _faults)
     "FrameViolation",
     "FRAME_VIOLATIONS",

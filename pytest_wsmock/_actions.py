@@ -36,6 +36,7 @@ from ._protocol import (
     build_close_payload,
 )
 from ._records import CloseInfo, Direction, Frame, Message
+from ._rules import Rule
 from ._steps import Step
 from ._websocket import OutFrame, WebSocket
 
@@ -77,6 +78,7 @@ class ConnectionCore:
         outcome: Handshake,
         handler: Handler | None = None,
         steps: tuple[Step, ...] | None = None,
+        rules: Sequence[Rule] = (),
     ) -> None:
         self.host = host
         self.options = host.options
@@ -86,6 +88,18 @@ class ConnectionCore:
         self.outcome = outcome
         self.handler = handler
         self.steps = steps
+        #: Background rules, in order (``conn.on`` appends, in the server thread); the reader
+        #: offers them each client message, ping and pong first (``_reading.py``).
+        self.rules: list[Rule] = list(rules)
+        #: How often each rule (by position) has answered; rules spent or broken stop.
+        self.rule_answers: dict[int, int] = {}
+        self.rules_stopped: set[int] = set()
+        #: Client messages and pings read so far (their numbers in the record, from 0).
+        self.received_count = 0
+        self.ping_count = 0
+        self.pong_count = 0
+        #: The id of the task that reads the connection (rules' responses run in it).
+        self.reader_task: int | None = None
         self.machine = ConnectionState()
         self.deflate: PerMessageDeflate | None = None
         # fast_acquire: no trip through the event loop when the lock is free (nearly always).

@@ -7,8 +7,9 @@ from typing import Any, Protocol
 
 from ._errors import RecordMismatch as RecordMismatch
 from ._matchers import check_message, describe_matcher
+from ._preview import show_data
 from ._protocol import Violation
-from ._records import CloseInfo, Frame, Message, preview
+from ._records import CloseInfo, Frame, Message
 
 
 class Recorded(Protocol):
@@ -45,7 +46,8 @@ def assert_received(conn: Recorded, expected: Sequence[Any], *, subset: bool, pr
             continue
         why = check_message(want, received[index], subset=subset)
         if why is None:
-            lines.append(f"  #{index} ok          {preview(received[index].data)}")
+            message = received[index]
+            lines.append(f"  #{index} ok          {show_data(message.data, message.is_text)}")
         else:
             lines.append(f"  #{index} MISMATCH    {why}")
             bad = True

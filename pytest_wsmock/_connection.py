@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ._assertions import ANY, assert_closed, assert_no_violations, assert_received
+from ._preview import DEFAULT_PREVIEW, frames_block
 from ._protocol import Request, Violation
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
 from ._transcript import render_connection, render_frames
@@ -272,16 +273,20 @@ class ConnectionRecord:
         return f"<Connection {self.describe()}>"
 
     def last_frames(self, count: int = 6) -> str:
-        """The last frames seen, rendered for failure messages."""
-        frames = self.frames[-count:]
+        """The last frames seen, rendered for failure messages (a report that shows the
+        transcript replaces them with a pointer to it: see ``WsmockError.transcript_shown``)."""
+        with self._cond:
+            frames, messages = list(self._frames), list(self._messages)
         if not frames:
             return "no frames were seen"
-        lines = render_frames(frames, self.messages, self.accepted_at, "    ")
-        return "last frames seen:\n" + "\n".join(lines)
+        first = max(0, len(frames) - count)
+        lines = render_frames(frames, messages, self.accepted_at, "    ", first=first)
+        return frames_block(lines)
 
-    def transcript(self) -> str:
-        """The readable account of this connection that failure reports show."""
-        return render_connection(self, show_credentials=self._show_credentials)
+    def transcript(self, *, preview: int = DEFAULT_PREVIEW) -> str:
+        """The readable account of this connection that failure reports show; ``preview``
+        caps each payload shown (characters of text, bytes of binary; 0: no cap)."""
+        return render_connection(self, show_credentials=self._show_credentials, preview=preview)
 
     # -- assertions ---------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from ._protocol import (
 )
 from ._reading import Reader
 from ._records import Direction, Frame, Message
+from ._rules import Rule
 from ._script import run_script
 from ._steps import Step
 from ._websocket import OutFrame, WebSocket
@@ -63,8 +64,11 @@ class Engine(Reader):
         outcome: Handshake,
         handler: Handler | None = None,
         steps: tuple[Step, ...] | None = None,
+        rules: Sequence[Rule] = (),
     ) -> None:
-        super().__init__(host, stream, record, outcome=outcome, handler=handler, steps=steps)
+        super().__init__(
+            host, stream, record, outcome=outcome, handler=handler, steps=steps, rules=rules
+        )
         self.websocket = WebSocket(self)
         # asyncio: the fast stream bounds a blocked send itself (see _send), set once here.
         self.fast_stream = stream if isinstance(stream, FastSocketStream) else None
@@ -475,9 +479,7 @@ class Engine(Reader):
             self.machine.grace_deadline = False
         # The reader ends the connection (bounded by its deadline); the record is final soon
         # after, once a script has done what its lifecycle says (the script may be the caller).
-        await self.reader_ended.wait()
-
-    # -- reading ---------------------------------------------------------------------------------
+        await self.wait_reader_ended()
 
 
 def split_payload(payload: bytes, sizes: Sequence[int]) -> list[bytes]:

@@ -23,14 +23,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._preview import SEE_TRANSCRIPT, without_frames
+
 if TYPE_CHECKING:
     from ._protocol import Violation
 
 
 class WsmockError(Exception):
-    """Base class of every exception that pytest-wsmock raises."""
+    """Base class of every exception that pytest-wsmock raises.
+
+    Attributes:
+        transcript_shown: set by the pytest plugin when the report it is part of shows the
+            ``wsmock transcript`` section: the message then points to the transcript instead
+            of listing the last frames seen a second time. Off everywhere else, so the
+            message read in code, or outside pytest, lists them.
+    """
 
     __module__ = "pytest_wsmock"
+    transcript_shown = False
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return without_frames(text, SEE_TRANSCRIPT) if self.transcript_shown else text
 
 
 class ConfigError(WsmockError, ValueError):

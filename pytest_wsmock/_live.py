@@ -18,6 +18,8 @@ from ._engine import Engine
 from ._errors import ConnectionClosed, WaitTimeout, WsmockError
 from ._protocol import Opcode
 from ._records import CloseInfo, Direction, Message
+from ._rules import ResponseFunction, Rule, rule
+from ._steps import Step
 from ._websocket import OutFrame
 
 T = TypeVar("T")
@@ -141,8 +143,8 @@ class Connection(ConnectionRecord):
         """
 
         def describe() -> str:
-            got = self.received
-            return f"{len(got)} arrived: {list(got)!r}; {self.describe()}"
+            # What came is in the last frames (a report with the transcript points to it).
+            return f"{len(self.received)} arrived; {self.describe()}\n  {self.last_frames()}"
 
         def enough() -> bool:
             return sum(m.direction is Direction.CLIENT for m in self._messages) >= count
@@ -289,6 +291,32 @@ class Connection(ConnectionRecord):
                 f"what the server wrote (its receive buffer is full), or a fault slowed the "
                 f"writes that much; the server closed the connection (see its notes)"
             )
+
+    def on(
+        self,
+        trigger: Step,
+        *responses: Step | ResponseFunction,
+        times: int | None = None,
+        consume: bool = True,
+    ) -> Rule:
+        """Add a background rule to this connection now, after its other rules: from the
+        next message the server reads, it answers every client message that ``trigger``
+        matches (arguments as :meth:`MockServer.on`; see docs/rules.md).
+
+        Raises:
+            ConfigError: see :func:`rule`.
+            ConnectionClosed: the connection never opened.
+        """
+        made = rule(trigger, *responses, times=times, consume=consume)
+        engine, portal = self._control.engine, self._control.portal
+        if engine is None or portal is None or not self.accepted:
+            raise ConnectionClosed(self.label, "add a rule", "never opened")
+        if self.closed:
+            engine.rules.append(made)  # nothing reads the rules any more
+        else:
+            # In the server thread, which reads the rules: between two messages, never during.
+            portal.call(engine.rules.append, made)
+        return made
 
     def send_text(self, text: str, *, compress: bool | None = None) -> None:
         """Send a text message to the client now (from the test, any thread).

@@ -12,6 +12,7 @@ from typing import Any, TypeGuard
 
 from ._errors import ConfigError
 from ._handshakes import Handshake, check_outcomes
+from ._rules import Rule, check_rules
 from ._tls import TlsFault
 
 BACKENDS = ("asyncio", "trio")
@@ -77,6 +78,8 @@ class ServerOptions:
             connection with 1008 and notes why, so a runaway client (a million pings, messages
             that decompress a thousandfold) cannot take the test run's memory
             (ini ``wsmock_max_record_size``, default 256 MiB; ``None`` or ``none``: no budget).
+        rules: background rules (``rule(...)`` values) every connection of the server gets,
+            before those of ``server.on(...)`` (see docs/rules.md).
     """
 
     host: str = "127.0.0.1"
@@ -102,6 +105,7 @@ class ServerOptions:
     deflate_client_no_context_takeover: bool = True
     show_credentials: bool = False
     max_record_size: int | None = 256 * 2**20
+    rules: tuple[Rule, ...] = ()
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -310,6 +314,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "deflate_client_no_context_takeover": _flag,
     "show_credentials": _flag,
     "max_record_size": _optional_size,
+    "rules": check_rules,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"

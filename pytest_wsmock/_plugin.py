@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -11,13 +12,14 @@ import pytest
 import trustme
 
 from ._assertions import compare
-from ._errors import ConfigError
+from ._errors import ConfigError, WsmockError
 from ._factory import ServerFactory
 from ._faults import Fault
 from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
 from ._loop import PORTALS
 from ._options import INI_OPTIONS, ServerOptions, parse_ini
+from ._preview import DEFAULT_PREVIEW, check_width
 from ._server import MockServer
 from ._tls import TlsMaterial
 
@@ -32,6 +34,24 @@ SERVERS = pytest.StashKey[list[MockServer]]()
 #: Transcripts of passing tests, printed at the end with --wsmock-transcript.
 PASSED_TRANSCRIPTS = pytest.StashKey[list[tuple[str, str]]]()
 SECTION = "wsmock transcript"
+#: The preview width of transcripts (--wsmock-preview, ini wsmock_preview).
+PREVIEW = pytest.StashKey[int]()
+#: The transcript a test's report showed, and in which phase (it is shown once).
+SHOWN = pytest.StashKey[tuple[str, str]]()
+
+
+def _preview_width(config: pytest.Config) -> int:
+    """The transcripts' preview width; a bad value is one usage error, at start-up."""
+    given = config.getoption("--wsmock-preview")
+    where = "--wsmock-preview"
+    if given is None:
+        given, where = config.getini("wsmock_preview"), "the wsmock_preview ini key"
+    if given is None or given == "":
+        return DEFAULT_PREVIEW
+    try:
+        return check_width(given)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{where}: {exc}") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,6 +69,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="anyio backend of the mock servers' thread (overrides the wsmock_backend ini key)",
     )
+    group.addoption(
+        "--wsmock-preview",
+        metavar="N",
+        default=None,
+        help="characters of text (bytes of binary) shown of each payload in wsmock "
+        f"transcripts, 0 for whole payloads (overrides the wsmock_preview ini key; default "
+        f"{DEFAULT_PREVIEW})",
+    )
+    parser.addini(
+        "wsmock_preview",
+        help="characters of text (bytes of binary) shown of each payload in wsmock "
+        f"transcripts, 0 for whole payloads (default: {DEFAULT_PREVIEW})",
+        default=None,
+    )
     defaults = ServerOptions()
     for name, help_text in INI_OPTIONS.items():
         parser.addini(
@@ -60,6 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
+    config.stash[PREVIEW] = _preview_width(config)
     try:
         _ini_defaults(config)
     except ConfigError as exc:
@@ -95,17 +130,22 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pluggy.Result[pytest.TestReport], None]:
+    servers = item.stash.get(SERVERS, None)
+    if servers and call.excinfo is not None:
+        # The report shows the transcript: the error's message points to it rather than
+        # listing the last frames a second time (read before the report renders it).
+        _point_to_transcript(call.excinfo.value)
     outcome = yield
     report = outcome.get_result()
-    servers = item.stash.get(SERVERS, None)
     if servers is None:
         return
     show_passed = item.config.getoption("--wsmock-transcript")
     wanted = report.failed or (show_passed and report.when == "teardown" and report.passed)
     if servers and wanted:
-        text = "\n\n".join(server.transcript() for server in servers)
+        preview = item.config.stash.get(PREVIEW, DEFAULT_PREVIEW)
+        text = "\n\n".join(server.transcript(preview=preview) for server in servers)
         if report.failed:
-            report.sections.append((SECTION, text))
+            report.sections.append((SECTION, _once(item, report.when, text)))
         else:
             item.config.stash.setdefault(PASSED_TRANSCRIPTS, []).append((item.nodeid, text))
     if report.when == "teardown":
@@ -115,6 +155,53 @@ def pytest_runtest_makereport(
         # test). The list is the factory's own, so clearing it releases them there too.
         servers.clear()
         del item.stash[SERVERS]
+        if SHOWN in item.stash:
+            del item.stash[SHOWN]
+
+
+def _point_to_transcript(error: BaseException) -> None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, WsmockError):
+            current.transcript_shown = True
+        current = current.__cause__ or current.__context__
+
+
+def _once(item: pytest.Item, when: str, text: str) -> str:
+    """The transcript section of a failed report: in full the first time; in a later report
+    of the same test (a teardown error after a failed call), only what changed since."""
+    shown = item.stash.get(SHOWN, None)
+    item.stash[SHOWN] = (when, text)
+    if shown is None:
+        return text
+    if shown[1] == text:
+        return f"(unchanged since the {shown[0]} report of this test, which shows it)"
+    return f"(what changed since the {shown[0]} report of this test, which shows the rest)\n" + (
+        _changes(shown[1], text)
+    )
+
+
+def _changes(before: str, after: str) -> str:
+    """The lines of ``after`` that are not in ``before``, each under the server or
+    connection line it belongs to."""
+    old, new = before.split("\n"), after.split("\n")
+    changed: set[int] = set()
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if tag in ("insert", "replace"):
+            changed.update(range(start, end))
+    lines: list[str] = []
+    heading = -1
+    for index, line in enumerate(new):
+        if line and not line.startswith(" "):
+            heading = index  # a server's or a connection's first line
+        if index in changed:
+            if heading >= 0 and heading != index and new[heading] not in lines:
+                lines.append(new[heading])
+            lines.append(line)
+    return "\n".join(lines)
 
 
 def pytest_terminal_summary(

@@ -23,7 +23,8 @@ from ._protocol import (
     Violation,
     build_close_payload,
 )
-from ._records import Direction, Frame, Message
+from ._records import Direction, Frame, Message, preview
+from ._rules import Rule
 from ._websocket import OutFrame
 
 
@@ -38,6 +39,7 @@ class Reader(ConnectionCore):
             deflate=self.deflate,
         )
         data = trailing
+        self.reader_task = anyio.get_current_task().id
         with self.read_scope:
             while True:
                 if not self.reading_allowed.is_set():
@@ -197,6 +199,9 @@ class Reader(ConnectionCore):
             )
             if not self.record.record_message(message):
                 await self._over_budget()
+            self.received_count += 1
+            if self.rules and await self._offer(message, "message", self.received_count - 1):
+                return  # a rule answered it and consumed it
             if self.inline is not None:
                 if self.machine.open:
                     with contextlib.suppress(ConnectionClosed):
@@ -205,18 +210,92 @@ class Reader(ConnectionCore):
                 self.inbox.put(message)  # ignored once the inbox is closed
         elif isinstance(event, PingEvent):
             self.record.record_ping(event.payload)
-            self._to_handler(frame)
+            self.ping_count += 1
+            consumed = False
             if self.machine.may_send():
                 with contextlib.suppress(ConnectionClosed):
                     await self.send_frames([OutFrame(Opcode.PONG, event.payload)])
+            # A rule on pings answers after the pong the protocol asks for.
+            if self.rules:
+                consumed = await self._offer(frame, "ping", self.ping_count - 1)
+            if not consumed:
+                self._to_handler(frame)
         elif isinstance(event, PongEvent):
             self.record.record_pong(event.payload)
             self.pings.pong(event.payload)
-            self._to_handler(frame)
+            self.pong_count += 1
+            if not (self.rules and await self._offer(frame, "pong", self.pong_count - 1)):
+                self._to_handler(frame)
         elif isinstance(event, CloseEvent):
             await self._on_client_close(event)
         elif isinstance(event, Violation):
             await self.client_violation(event)
+
+    # -- background rules ----------------------------------------------------------------------
+
+    async def _offer(self, item: Message | Frame, kind: str, number: int) -> bool:
+        """Offer the client's message (or ping or pong frame) to the rules, in order: the first
+        that matches answers it, here in the reading task, so its answer is on the wire (and
+        in the record) before the next frame is read. Returns whether the rule consumed it."""
+        for index, rule in enumerate(self.rules):
+            if index in self.rules_stopped or rule.trigger.trigger_kind() != kind:
+                continue
+            try:
+                matched = rule.trigger.matches(item)
+            except Exception as exc:
+                self._rule_failed(index, rule, f"its trigger raised on {kind} #{number}", exc)
+                continue
+            if not matched:
+                continue
+            answered = self.rule_answers.get(index, 0) + 1
+            self.rule_answers[index] = answered
+            if rule.times is not None and answered >= rule.times:
+                self.rules_stopped.add(index)
+            # Noted before the answer leaves: the record never lags the wire.
+            self.note(
+                f"rule #{index} {rule.trigger.describe()} answered {kind} #{number} "
+                f"({preview(item.payload if isinstance(item, Frame) else item.data)})"
+            )
+            await self._answer(index, rule, item)
+            return rule.consume
+        return False
+
+    async def _answer(self, index: int, rule: Rule, item: Message | Frame) -> None:
+        try:
+            steps = rule.answer(item)
+        except Exception as exc:
+            self._rule_failed(index, rule, "a response function raised", exc)
+            return
+        for step in steps:
+            # As in a script: nothing is sent once the connection is no longer open.
+            if not self.machine.open:
+                self.note(f"rule #{index}: {step.describe()} skipped, the connection had ended")
+                continue
+            try:
+                await step.run(self.websocket)
+            except ConnectionClosed as exc:
+                self.note(f"rule #{index}: {step.describe()} skipped, the connection ended ({exc})")
+            except Exception as exc:
+                self._rule_failed(index, rule, f"{step.describe()} failed", exc)
+                return
+
+    def _rule_failed(self, index: int, rule: Rule, why: str, exc: Exception) -> None:
+        """A rule that raised answers no more; the test fails with the traceback, and the
+        connection goes on (the message goes on to the script or handler when not matched)."""
+        self.rules_stopped.add(index)
+        self.note(
+            f"rule #{index} {rule.trigger.describe()}: {why} ({type(exc).__name__}: {exc}); "
+            f"the rule answers no more"
+        )
+        self.host.error(f"rule #{index} {rule.describe()} on {self.record.label}", exc)
+
+    async def wait_reader_ended(self) -> None:
+        """Wait until the reader has ended the connection; at once when called by a rule's
+        response (``close()``), which runs in the reading task and cannot wait for itself: the
+        reader goes on, with the closing handshake's deadline, once the response returns."""
+        if self.reader_task == anyio.get_current_task().id:
+            return
+        await self.reader_ended.wait()
 
     async def _over_budget(self) -> None:
         """The record went over ``max_record_size``: end the connection once, with 1008."""

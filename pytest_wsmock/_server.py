@@ -24,6 +24,7 @@ from ._handshakes import Handshake, check_outcomes
 from ._live import Connection, LiveControl
 from ._options import ServerOptions
 from ._records import CloseInfo
+from ._rules import ResponseFunction, Rule, rule
 from ._server_base import ServerBase
 from ._steps import Step, check_steps
 
@@ -67,6 +68,7 @@ class MockServer(ServerBase):
         self._outcomes: tuple[Handshake, ...] = ()
         self._releases: dict[str, anyio.Event] = {}
         self._scripts: dict[int | None, tuple[Step, ...]] = {}
+        self._rules: list[tuple[int | None, Rule]] = []
         self._released: set[str] = set()
         self._host = _EngineHost(self)
 
@@ -98,7 +100,15 @@ class MockServer(ServerBase):
                     f"answered 503"
                 )
             conn.record_outcome(outcome)
-        engine = Engine(self._host, stream, conn, outcome=outcome, handler=handler, steps=steps)
+        engine = Engine(
+            self._host,
+            stream,
+            conn,
+            outcome=outcome,
+            handler=handler,
+            steps=steps,
+            rules=self._rules_for(conn.index),
+        )
         control.portal = self._portal
         control.engine = engine
         await engine.run()
@@ -151,6 +161,47 @@ class MockServer(ServerBase):
         checked = check_steps(steps)
         with self._cond:
             self._scripts[connection] = checked
+
+    def on(
+        self,
+        trigger: Step,
+        *responses: Step | ResponseFunction,
+        times: int | None = None,
+        consume: bool = True,
+        connection: int | None = None,
+    ) -> Rule:
+        """Answer every client message that ``trigger`` matches with ``responses``, whenever it
+        comes, alongside a script or a handler (a background rule; see docs/rules.md).
+
+        ``ws_server.on(expect_json({"type": "ping"}), send_json({"type": "pong"}))``. It
+        applies to connections accepted after the call, after the marker's ``rules`` and the
+        rules set before it: the first rule that matches a message answers it. The matched
+        message is not given to the script or handler (unless ``consume=False``).
+
+        Args:
+            trigger: an ``expect_text/binary/json/message/ping/pong`` step used as a matcher.
+            responses: steps to send, or functions of the matched :class:`Message` (a
+                :class:`Frame` for pings and pongs) returning a step, steps or ``None``.
+            times: answer at most this many times per connection.
+            consume: ``False``: answer, and still give the message to the script or handler.
+            connection: apply to connection #N only (0-based), as ``script(connection=N)``.
+
+        Returns:
+            The :class:`Rule`.
+
+        Raises:
+            ConfigError: see :func:`rule`.
+        """
+        made = rule(trigger, *responses, times=times, consume=consume)
+        with self._cond:
+            self._rules.append((connection, made))
+        return made
+
+    def _rules_for(self, index: int) -> list[Rule]:
+        """The marker's (or factory's) rules, then those of ``on()`` that apply to #index."""
+        with self._cond:
+            own = [made for where, made in self._rules if where is None or where == index]
+        return [*self.options.rules, *own]
 
     def handshake(self, *outcomes: Handshake | Fault) -> None:
         """Answer the next opening handshakes with these outcomes, one per connection.

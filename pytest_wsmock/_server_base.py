@@ -32,6 +32,7 @@ from ._fastio import serve_asyncio
 from ._live import Connection, Waits
 from ._loop import PORTALS
 from ._options import ServerOptions
+from ._preview import DEFAULT_PREVIEW
 from ._protocol import Violation
 from ._transcript import render_server
 
@@ -348,9 +349,10 @@ class ServerBase:
         """Whether transcripts show credential header values (the ``show_credentials`` option)."""
         return self.options.show_credentials
 
-    def transcript(self) -> str:
-        """The readable account of every connection, as failure reports show it."""
-        return render_server(self)
+    def transcript(self, *, preview: int = DEFAULT_PREVIEW) -> str:
+        """The readable account of every connection, as failure reports show it; ``preview``
+        caps each payload shown (characters of text, bytes of binary; 0: no cap)."""
+        return render_server(self, preview=preview)
 
     def __repr__(self) -> str:
         state = self.url if self._port is not None else "not started"

@@ -12,7 +12,7 @@ import anyio
 from ._errors import ConfigError, ConnectionClosed
 from ._matchers import Matcher, check_message, describe_matcher
 from ._protocol import Opcode
-from ._records import Frame, Message
+from ._records import Frame, Message, preview
 from ._websocket import OutFrame, WebSocket
 
 
@@ -48,6 +48,17 @@ class Step:
     async def run(self, ws: WebSocket) -> None:
         """Carry the step out on one connection; raise to fail the script."""
         raise NotImplementedError
+
+    def trigger_kind(self) -> str | None:
+        """What a background rule can use the step as a trigger for (see ``rule()``):
+        ``message`` (the ``expect_*`` steps of data messages), ``ping`` or ``pong``; ``None``
+        when it cannot be a trigger."""
+        return None
+
+    def matches(self, item: Message | Frame) -> bool:
+        """Whether the client's message (or ping or pong ``Frame``) is what this expectation
+        waits for: how a rule uses the step as its trigger (see :meth:`trigger_kind`)."""
+        raise NotImplementedError(f"{self.describe()} cannot match a message")
 
     def __repr__(self) -> str:
         return self.describe()
@@ -194,12 +205,20 @@ class _Expect(Step):
     expected: Matcher
     subset: bool = False
     timeout: float | None = None
+    skip_unmatched: bool = False
 
     def describe(self) -> str:
         subset = ", subset=True" if self.subset else ""
-        return f"expect_{self.kind}({describe_matcher(self.expected)}{subset})"
+        skip = ", skip_unmatched=True" if self.skip_unmatched else ""
+        return f"expect_{self.kind}({describe_matcher(self.expected)}{subset}{skip})"
+
+    def trigger_kind(self) -> str:
+        return "message"
 
     async def run(self, ws: WebSocket) -> None:
+        if self.skip_unmatched:
+            await self._skip_to_match(ws)
+            return
         try:
             message = await ws.receive(self.timeout)
         except TimeoutError as exc:
@@ -213,29 +232,88 @@ class _Expect(Step):
         if why is not None:
             raise StepFailed(why)
 
+    def matches(self, item: Message | Frame) -> bool:
+        return isinstance(item, Message) and (
+            check_message(self.expected, item, kind=self.kind, subset=self.subset) is None
+        )
 
-def expect_text(expected: Matcher, *, timeout: float | None = None) -> Step:
+    async def _skip_to_match(self, ws: WebSocket) -> None:
+        """Take messages until one matches; each one that does not is noted and skipped."""
+        record = ws.connection
+        progress = record.script
+        where = (
+            f"script {record.step_text(progress.position)}"
+            if progress is not None and progress.steps[progress.position] == self.describe()
+            else self.describe()
+        )
+        limit = ws.default_timeout if self.timeout is None else self.timeout
+        skipped: list[tuple[int, Message]] = []
+        why: str | None = None
+        with anyio.move_on_after(limit):
+            while True:
+                try:
+                    # The outer deadline ends the wait first (this one is set later).
+                    message = await ws.receive(limit)
+                except ConnectionClosed as exc:
+                    raise StepEnded(f"the connection closed first ({exc})") from None
+                why = check_message(self.expected, message, kind=self.kind, subset=self.subset)
+                if why is None:
+                    return
+                received = record.received  # its number: its position there, found from the end
+                number = next(i for i in reversed(range(len(received))) if received[i] is message)
+                record.note(f"{where}: skipped message #{number} ({preview(message.data)})")
+                skipped.append((number, message))
+        if not skipped:
+            raise StepFailed(f"no message came within {limit} s (skip_unmatched=True)")
+        shown = ", ".join(f"#{n} {preview(m.data)}" for n, m in skipped[-3:])  # the last 3
+        raise StepFailed(
+            f"no matching message came within {limit} s; {len(skipped)} message(s) skipped "
+            f"(skip_unmatched=True), the last: {shown}; the last did not match: {why}"
+        )
+
+
+def expect_text(
+    expected: Matcher, *, timeout: float | None = None, skip_unmatched: bool = False
+) -> Step:
     """Wait for the client's next message and check it is text matching ``expected``: an equal
-    ``str``, a compiled regex (searched), or a predicate. ``timeout`` defaults to the server's."""
-    return _Expect("text", expected, timeout=timeout)
+    ``str``, a compiled regex (searched), or a predicate. ``timeout`` defaults to the server's.
+    ``skip_unmatched=True``: skip (and note) messages that do not match, until one does or
+    the timeout runs out."""
+    return _Expect("text", expected, timeout=timeout, skip_unmatched=_flag(skip_unmatched))
 
 
-def expect_binary(expected: Matcher, *, timeout: float | None = None) -> Step:
+def expect_binary(
+    expected: Matcher, *, timeout: float | None = None, skip_unmatched: bool = False
+) -> Step:
     """Wait for the client's next message and check it is binary matching ``expected``."""
-    return _Expect("binary", expected, timeout=timeout)
+    return _Expect("binary", expected, timeout=timeout, skip_unmatched=_flag(skip_unmatched))
 
 
-def expect_json(expected: Any, *, subset: bool = False, timeout: float | None = None) -> Step:
+def expect_json(
+    expected: Any,
+    *,
+    subset: bool = False,
+    timeout: float | None = None,
+    skip_unmatched: bool = False,
+) -> Step:
     """Wait for a text message holding JSON equal to ``expected`` (or containing it, with
     ``subset=True``: every key of a dict must be there with a matching value; lists match
     element by element), or accepted by ``expected`` when it is a predicate."""
-    return _Expect("json", expected, subset, timeout)
+    return _Expect("json", expected, subset, timeout, _flag(skip_unmatched))
 
 
-def expect_message(expected: Matcher, *, timeout: float | None = None) -> Step:
+def expect_message(
+    expected: Matcher, *, timeout: float | None = None, skip_unmatched: bool = False
+) -> Step:
     """Wait for the next message, text (as ``str``) or binary (as ``bytes``), matching
     ``expected``."""
-    return _Expect("message", expected, timeout=timeout)
+    return _Expect("message", expected, timeout=timeout, skip_unmatched=_flag(skip_unmatched))
+
+
+def _flag(skip_unmatched: object) -> bool:
+    if not isinstance(skip_unmatched, bool):
+        raise ConfigError(f"skip_unmatched takes True or False, got {skip_unmatched!r}")
+    return skip_unmatched
 
 
 @dataclass(frozen=True, repr=False)
@@ -245,9 +323,19 @@ class _ExpectControl(Step):
     payload: bytes | None
     timeout: float | None = None
 
+    def trigger_kind(self) -> str:
+        return self.opcode.name.lower()
+
     def describe(self) -> str:
         shown = "" if self.payload is None else repr(self.payload)
         return f"expect_{self.opcode.name.lower()}({shown})"
+
+    def matches(self, item: Message | Frame) -> bool:
+        return (
+            isinstance(item, Frame)
+            and item.opcode == self.opcode
+            and (self.payload is None or item.payload == self.payload)
+        )
 
     async def run(self, ws: WebSocket) -> None:
         name = self.opcode.name.lower()

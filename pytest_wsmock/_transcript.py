@@ -14,8 +14,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from ._protocol import Request, Violation
-from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message, preview
+from ._preview import (
+    DEFAULT_PREVIEW,
+    clean,
+    inflate,
+    show_control,
+    show_data,
+    show_raw,
+    without_frames,
+)
+from ._protocol import Opcode, Request, Violation
+from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "MAX_FRAMES",
+    "clean",
+    "clean_lines",
+    "mask_credential",
+    "render_connection",
+    "render_frames",
+    "render_server",
+]
 
 
 class Connection(Protocol):
@@ -69,20 +89,6 @@ MAX_FRAMES = 200
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
-def clean(text: str) -> str:
-    """``text`` with every non-printable character escaped as Python writes it (``\\x1b``).
-
-    Printable text, non-ASCII letters included, is kept as it is. Backslashes are not
-    doubled: the transcript is for reading, and notes already quote payloads with ``repr``.
-    """
-    if text.isprintable():
-        return text  # the common case, checked in C
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
-
-
 def clean_lines(text: str) -> str:
     """:func:`clean` line by line, for text whose line breaks are the server's own layout."""
     return "\n".join(clean(line) for line in text.split("\n"))
@@ -128,34 +134,138 @@ def _header_lines(
     return lines
 
 
-def render_frame(frame: Frame, start: float) -> str:
-    """``+0.0012s  client -> server  TEXT    fin masked      5 B  'hello'``."""
+def _head(frame: Frame, start: float) -> str:
     return (
         f"+{frame.time - start:.4f}s  {_ARROW[frame.direction]}  {frame.opcode_name:<12} "
-        f"{frame.flags():<22} {len(frame.payload):>7} B  {preview(frame.payload)}"
+        f"{frame.flags():<22}"
     )
 
 
-def render_frames(
-    frames: Sequence[Frame], messages: Sequence[Message], start: float, indent: str
+def _owners(
+    frames: Sequence[Frame], messages: Sequence[Message]
+) -> dict[int, tuple[Message, list[int]]]:
+    """Which recorded message each data frame carried (and the indices of all the frames
+    that carried it), by the frame's index.
+
+    A message's time is its last frame's (the client's), or a moment before its last frame
+    left (the server's: the message is recorded just before): so a message belongs to the
+    first final data frame, in its direction, not before it. Frames that carried no message
+    (refused, broken, cut off) keep no owner and are shown as they were.
+    """
+    queues = {d: [m for m in messages if m.direction is d] for d in Direction}
+    taken = dict.fromkeys(Direction, 0)
+    runs: dict[Direction, list[int] | None] = dict.fromkeys(Direction)
+    owners: dict[int, tuple[Message, list[int]]] = {}
+    for index, frame in enumerate(frames):
+        if frame.is_control:
+            continue
+        side = frame.direction
+        run = runs[side]
+        if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+            run = [index]
+        elif frame.opcode == Opcode.CONTINUATION and run is not None:
+            run.append(index)
+        else:
+            run = None  # a reserved opcode, or a continuation of nothing
+        runs[side] = None if frame.fin else run
+        if not frame.fin:
+            continue
+        queue, first = queues[side], taken[side]
+        last = first
+        while last < len(queue) and queue[last].time <= frame.time:
+            last += 1
+        taken[side] = last
+        if last == first or run is None:
+            continue
+        message = queue[last - 1]
+        if message.opcode == frames[run[0]].opcode and message.frames == len(run):
+            owners.update(dict.fromkeys(run, (message, run)))
+    return owners
+
+
+def _whole(message: Message, wire: int, limit: int) -> str:
+    """``56 B (deflate, 41 B on the wire)  {"a":1}``: a message's size and data."""
+    deflate = f" (deflate, {wire} B on the wire)" if message.compressed else ""
+    return f"{len(message.data):>7} B{deflate}  {show_data(message.data, message.is_text, limit)}"
+
+
+def _alone(frame: Frame, limit: int) -> str:
+    """A frame that carried no recorded message, as it was. A compressed one is also shown
+    inflated on its own when that works: a guess (it may be no deflate data at all, or refer
+    to earlier messages' context), so the wire bytes come first."""
+    raw = f"{len(frame.payload):>7} B  {show_raw(frame.payload, limit)}"
+    if frame.rsv1 and frame.fin and frame.opcode in (Opcode.TEXT, Opcode.BINARY):
+        data = inflate(frame.payload)
+        if data is not None:
+            shown = show_data(data, frame.opcode == Opcode.TEXT, limit)
+            return f"{raw}  (inflated alone: {len(data)} B {shown})"
+    return raw
+
+
+def _fragment(
+    frame: Frame,
+    index: int,
+    owner: tuple[Message, list[int]],
+    head: str,
+    indent: str,
+    frames: Sequence[Frame],
+    limit: int,
 ) -> list[str]:
-    """One line per frame; a message that was compressed or fragmented is shown whole, decoded,
-    after its last frame (its time is that frame's)."""
-    whole = {(m.direction, m.time): m for m in messages if m.compressed or m.frames > 1}
-    lines = []
-    for frame in frames:
-        lines.append(indent + render_frame(frame, start))
-        message = whole.get((frame.direction, frame.time)) if frame.fin else None
-        if message is not None and frame.opcode < 8:
-            lines.append(f"{indent}{'':>9}= {message!r}")
+    """A frame of a message in several: its own payload (or which part it is, when the
+    message is compressed), then, after the last one, the whole message."""
+    message, run = owner
+    if message.compressed:
+        shown = f"(compressed, part {run.index(index) + 1} of {len(run)})"
+    else:
+        shown = show_raw(frame.payload, limit)
+    lines = [f"{head} {len(frame.payload):>7} B  {shown}"]
+    if index == run[-1]:
+        wire = sum(len(frames[i].payload) for i in run)
+        kind = "text" if message.is_text else "binary"
+        whole = _whole(message, wire, limit).lstrip()
+        lines.append(f"{indent}{'':>9}= {kind} in {len(run)} frames: {whole}")
     return lines
 
 
-def render_connection(conn: Connection, *, show_credentials: bool = False) -> str:
+def render_frames(
+    frames: Sequence[Frame],
+    messages: Sequence[Message],
+    start: float,
+    indent: str,
+    *,
+    first: int = 0,
+    preview: int = DEFAULT_PREVIEW,
+) -> list[str]:
+    """One line per frame from ``frames[first]`` on (the ones before still tell which frame
+    carried which message). A message in one frame is shown on its line, decoded (JSON
+    compacted, deflate undone, the wire size noted); a message in several frames is shown
+    whole after its last frame. ``preview`` caps each payload shown (0: no cap)."""
+    owners = _owners(frames, messages)
+    lines = []
+    for index in range(first, len(frames)):
+        frame = frames[index]
+        head = indent + _head(frame, start)
+        owner = owners.get(index)
+        if frame.is_control:
+            shown = show_control(frame.opcode, frame.payload, preview)
+            lines.append(f"{head} {len(frame.payload):>7} B  {shown}")
+        elif owner is None:
+            lines.append(f"{head} {_alone(frame, preview)}")
+        elif len(owner[1]) == 1:
+            lines.append(f"{head} {_whole(owner[0], len(frame.payload), preview)}")
+        else:
+            lines += _fragment(frame, index, owner, head, indent, frames, preview)
+    return lines
+
+
+def render_connection(
+    conn: Connection, *, show_credentials: bool = False, preview: int = DEFAULT_PREVIEW
+) -> str:
     """Everything recorded about one connection: request, response, frames, close, problems.
 
     Text from the client is escaped, and credential header values are masked unless
-    ``show_credentials``.
+    ``show_credentials``. ``preview`` caps each payload shown, in characters (text) or bytes
+    (binary); 0 shows payloads whole.
     """
     lines = [clean(f"{conn.label} from {conn.peer[0]}:{conn.peer[1]}")]
     if conn.tls_error:
@@ -175,22 +285,26 @@ def render_connection(conn: Connection, *, show_credentials: bool = False) -> st
         lines.append(f"  < {clean(status_line)}")
         lines += _header_lines("  <   ", response.headers, show_credentials)
         if response.body:
-            lines.append(f"  <   (body) {preview(response.body, 120)}")
+            lines.append(f"  <   (body) {show_raw(response.body, preview)}")
     frames = conn.frames
-    lines += render_frames(frames[:MAX_FRAMES], conn.messages, conn.accepted_at, "  ")
+    lines += render_frames(
+        frames[:MAX_FRAMES], conn.messages, conn.accepted_at, "  ", preview=preview
+    )
     if len(frames) > MAX_FRAMES:
         lines.append(f"  ... and {len(frames) - MAX_FRAMES} more frames")
     lines.append(f"  close: {clean(str(conn.close))}" if conn.close else "  still open")
     lines += [f"  violation: {clean_lines(str(violation))}" for violation in conn.violations]
     lines += [f"  note: {clean_lines(note)}" for note in conn.notes]
     if conn.script_failure:
-        lines.append(f"  script failed: {clean_lines(conn.script_failure)}")
+        # Without its last frames: they are listed above.
+        failure = without_frames(conn.script_failure)
+        lines.append(f"  script failed: {clean_lines(failure)}")
     return "\n".join(lines)
 
 
-def render_server(server: Server) -> str:
+def render_server(server: Server, *, preview: int = DEFAULT_PREVIEW) -> str:
     """The transcript of every connection of one server (credentials masked unless its
-    ``show_credentials`` option is on)."""
+    ``show_credentials`` option is on; payloads cut to ``preview``, 0: whole)."""
     connections = server.connections
     show = server.show_credentials
     head = f"{server.url}: {len(connections)} connection(s)"
@@ -198,5 +312,11 @@ def render_server(server: Server) -> str:
     if not connections:
         return head + "; no client connected"
     return "\n".join(
-        [head, *(render_connection(conn, show_credentials=show) for conn in connections)]
+        [
+            head,
+            *(
+                render_connection(conn, show_credentials=show, preview=preview)
+                for conn in connections
+            ),
+        ]
     )

@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pytest_wsmock"
 LAYERS: dict[str, tuple[str, ...]] = {
     "protocol": ("_protocol",),
     "records": (
+        "_preview",
         "_errors",
         "_records",
         "_matchers",
@@ -28,6 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_options",
         "_websocket",
         "_steps",
+        "_rules",
         "_faults",
         "_frame_violations",
         "_handlers",

@@ -259,3 +259,22 @@ async def test_no_origin_by_default(echo_server: MockServer) -> None:
     await conn.wait_closed_async()
     assert conn.request is not None
     assert conn.request.origin is None
+
+
+async def test_compressed_json_reads_decoded_in_the_transcript(echo_server: MockServer) -> None:
+    """aiohttp with compress=15: both directions' frames are compressed on the wire, and the
+    transcript shows them decoded, as compact JSON, with their size on the wire."""
+    value = {"type": "subscribe", "payload": {"channel": "orders", "filter": "x" * 40}}
+    async with _ws_connect(echo_server.url, compress=15) as ws:
+        await ws.send_json(value)  # json.dumps with its default separators
+        assert (await ws.receive_json(timeout=TIMEOUT)) == value
+    conn = await echo_server.connection()
+    await conn.wait_closed_async()
+    data = [f for f in conn.frames if not f.is_control]
+    assert [f.rsv1 for f in data] == [True, True]
+    lines = [line for line in conn.transcript().splitlines() if " TEXT " in line]
+    compact = '{"type":"subscribe","payload":{"channel":"orders","filter":"' + "x" * 40 + '"}}'
+    for frame, line in zip(data, lines, strict=True):
+        assert line.endswith(
+            f"(deflate, {len(frame.payload)} B on the wire)  (compacted) {compact}"
+        )

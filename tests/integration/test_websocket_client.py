@@ -291,3 +291,20 @@ def test_request_custom_origin(echo_server: MockServer) -> None:
     assert second.request is not None
     assert second.request.path == "/quiet"
     assert second.request.origin is None
+
+
+def test_json_in_the_transcript_is_marked_only_when_compacted(echo_server: MockServer) -> None:
+    """websocket-client sends text as given (it has no permessage-deflate): JSON already
+    compact is shown as sent; JSON with spaces is shown compact, marked; other text quoted."""
+    with _connect(echo_server.url) as ws:
+        for text in ('{"op":"ping"}', '{"op": "ping"}', "op ping"):
+            ws.send(text)
+            assert _recv(ws) == text
+    conn = echo_server.wait_for_connection(timeout=TIMEOUT)
+    conn.wait_closed(timeout=TIMEOUT)
+    lines = [line for line in conn.transcript().splitlines() if "client -> server  TEXT " in line]
+    assert [line.rpartition(" B  ")[2] for line in lines] == [
+        '{"op":"ping"}',
+        '(compacted) {"op":"ping"}',
+        "'op ping'",
+    ]

@@ -17,7 +17,7 @@ from websockets.exceptions import ConnectionClosed as ClientClosed
 
 from pytest_wsmock import ConnectionClosed, MockServer, WaitTimeout, silent
 
-from ._support import TIMEOUT, sync_client
+from ._support import TIMEOUT, assert_frame_listed, sync_client
 
 SHORT = 0.2
 
@@ -172,10 +172,13 @@ def test_wait_for_messages_timeout_lists_what_arrived(ws_server: MockServer) -> 
     text = str(caught.value)
     assert text.startswith(
         f"timed out after {SHORT} s waiting for 3 message(s) from the client on "
-        "connection #0 (GET /); instead: 1 arrived: [Message(client text 5 B 'hello')]"
+        "connection #0 (GET /); instead: 1 arrived; connection #0 (GET /): 1 frames; open\n"
+        "  last frames seen:\n"
     )
+    assert_frame_listed(text, "client -> server", "TEXT", "'hello'")
     assert "waiting for 2 message(s)" in str(caught_next.value)
-    assert "1 arrived: [Message(client text 5 B 'hello')]" in str(caught_next.value)
+    assert "1 arrived; " in str(caught_next.value)
+    assert_frame_listed(str(caught_next.value), "client -> server", "TEXT", "'hello'")
 
 
 def test_wait_closed_timeout_describes_the_connection(ws_server: MockServer) -> None:
@@ -227,7 +230,7 @@ async def test_awaitable_forms_under_asyncio(ws_server: MockServer) -> None:
         )
         assert message.text == "late"
         assert len(await conn.wait_for_messages_async(1, timeout=TIMEOUT)) == 1
-        with pytest.raises(WaitTimeout, match=r"1 arrived: \[Message\(client text 4 B 'late'"):
+        with pytest.raises(WaitTimeout, match=r"1 arrived; (?s:.*)client -> server .* 'late'"):
             await conn.wait_for_messages_async(2, timeout=SHORT)
         closing = asyncio.ensure_future(conn.send_close_async(1000, "bye"))
         with pytest.raises(ClientClosed):

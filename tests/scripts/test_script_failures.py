@@ -56,11 +56,14 @@ def test_greeting(ws_server):
             "*ERROR at teardown of test_greeting*",
             "E*ScriptError: connection #0 (GET /chat): script step 2 of 3, "
             "expect_text('hello'): expected 'hello', got text 'goodbye'",
-            "*last frames seen:",
+            # The report lists the frames once, in its transcript section.
+            "*last frames: see the wsmock transcript below",
+            "*- wsmock transcript -*",
             "*server -> client*TEXT*'welcome'",
             "*client -> server*TEXT*'goodbye'",
         ]
     )
+    assert result.stdout.str().count("client -> server  TEXT") == 1
 
 
 def test_unfinished_script_fails_at_teardown(pytester: pytest.Pytester) -> None:
