@@ -86,8 +86,9 @@ async def test_reconnects_when_the_first_connection_asks(ws_server: MockServer) 
     assert client.retry_delays == []
 
 
-async def test_a_script_can_skip_the_chatter_it_does_not_check(ws_server: MockServer) -> None:
-    """``skip_unmatched=True`` lets a script wait for the one ack it checks, skipping others."""
+async def test_acks_every_event_of_a_burst(ws_server: MockServer) -> None:
+    """Three events at once end with the ack of the last; ``skip_unmatched=True`` lets the
+    script wait for that one ack and skip (and note) the others."""
     ws_server.script(
         SUBSCRIBE,
         *(send_json(event(n)) for n in (1, 2, 3)),
@@ -99,8 +100,8 @@ async def test_a_script_can_skip_the_chatter_it_does_not_check(ws_server: MockSe
     assert len([note for note in conn.notes if "skipped message" in note]) == 2  # e1's, e2's
 
 
-async def test_keepalives_answered_mid_conversation(ws_server: MockServer) -> None:
-    """The script sends pings anywhere; the module's rule takes the pongs out of its way."""
+async def test_answers_keepalives_between_events(ws_server: MockServer) -> None:
+    """Pings come between events; the module's rule takes the pongs out of the script's way."""
     ws_server.script(
         SUBSCRIBE,
         send_json(ping(1)),
@@ -118,8 +119,9 @@ async def test_keepalives_answered_mid_conversation(ws_server: MockServer) -> No
     assert conn.received_json[1:] == [pong(1), ack(1), pong(2), ack(2)]
 
 
-async def test_a_rule_added_to_a_live_connection(ws_server: MockServer) -> None:
-    """``conn.on(...)`` changes what the service does on a connection already open."""
+async def test_stops_when_the_service_ends_the_feed_after_an_ack(ws_server: MockServer) -> None:
+    """A close 1000 ends the feed for good; ``conn.on(...)`` added that answer to the open
+    connection while its script waited."""
     ws_server.script(SUBSCRIBE, wait_for_release("rule added"), send_json(event(1)))
     feed = asyncio.create_task(take(feed_client(ws_server.url)))
 
