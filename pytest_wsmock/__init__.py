@@ -2,6 +2,7 @@
 
 from ._assertions import ANY
 from ._errors import (
+    BlockingCallError,
     ClientViolationError,
     ConfigError,
     ConnectionClosed,
@@ -18,7 +19,7 @@ from ._handlers import InlineHandler, echo, silent
 from ._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
 from ._handshakes import AUTO, WRONG, Handshake
 from ._live import Connection
-from ._options import TLS_FAULTS, ServerOptions
+from ._options import TLS_FAULTS, VIOLATION_KINDS, ServerOptions
 from ._protocol import (
     CloseCode,
     ExtensionOffer,
@@ -78,6 +79,7 @@ __all__ = [
     "RecordMismatch",
     "ServerError",
     "ConnectionClosed",
+    "BlockingCallError",
     # handshake outcomes (_handshakes, _handshake_catalogue)
     "Handshake",
     "AUTO",
@@ -120,6 +122,7 @@ __all__ = [
     "silent",
     # configuration and TLS (_options, _tls)
     "ServerOptions",
+    "VIOLATION_KINDS",
     "TlsFault",
     "TLS_FAULTS",
     "TlsMaterial",

@@ -11,7 +11,8 @@
      ├── ScriptError (+ AssertionError)      a script's expectation failed, or it did not finish
      ├── RecordMismatch (+ AssertionError)   an assertion helper found the record different
      ├── ServerError                         a handler raised, or the server failed internally
-     └── ConnectionClosed                    a handler used a connection that has ended
+     ├── ConnectionClosed                    a handler used a connection that has ended
+     └── BlockingCallError (+ RuntimeError)  a blocking wait was called in an event loop
 
 Every class says ``__module__ = "pytest_wsmock"``: tracebacks, pytest's ``E   ...`` lines and
 ``repr(type)`` then show the name users import (``pytest_wsmock.ScriptError``), not this
@@ -82,7 +83,11 @@ class ClientViolationError(WsmockError, AssertionError):
             f"({len(self.violations)} violation{'s' if len(self.violations) != 1 else ''}):"
         ]
         lines += [f"  {label}: {violation}" for label, violation in self.violations]
-        lines.append("(pass strict=False to the wsmock marker or the factory to allow this)")
+        kinds = ", ".join(repr(kind) for kind in dict.fromkeys(v.kind for _, v in self.violations))
+        lines.append(
+            f"(to allow this, pass allow=[{kinds}] or strict=False to the wsmock marker or "
+            f"the factory)"
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -153,3 +158,31 @@ class ConnectionClosed(WsmockError):
                 f" {self.reason!r}" if self.reason else ""
             )
         return text
+
+
+class BlockingCallError(WsmockError, RuntimeError):
+    """A blocking wait or assertion (``conn.assert_received()``, ``server.close_all()``...)
+    was called from a thread that runs an event loop (an ``async def`` test, a handler).
+
+    It would block the loop, and with it a client running in that loop, which could then
+    only make the wait time out. It is raised at once, before waiting, even when the wait
+    would have returned at once, so that the outcome never depends on timing. The message
+    names the awaitable form to use instead.
+
+    Attributes:
+        call: what was called, e.g. ``conn.assert_received()``.
+        instead: the awaitable form, e.g. ``await conn.assert_received_async()``.
+    """
+
+    __module__ = "pytest_wsmock"
+
+    def __init__(self, call: str, instead: str) -> None:
+        super().__init__(call, instead)
+        self.call = call
+        self.instead = instead
+
+    def __str__(self) -> str:
+        return (
+            f"{self.call} blocks, and it was called from a thread that runs an event loop "
+            f"(an async test or a handler), which it would block: use `{self.instead}` instead"
+        )

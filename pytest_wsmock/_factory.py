@@ -46,9 +46,22 @@ class ServerFactory:
         port = sock.getsockname()[1]
         return f"{scheme}://127.0.0.1:{port}{path if path.startswith('/') else '/' + path}"
 
+    def verdict(self) -> None:
+        """Settle every server, then raise what failed (a handler error, a script failure,
+        a client violation in strict mode, the deadline): the plugin calls this when the test
+        function returns, so the test fails as its own failure (``xfail`` applies).
+
+        Raises:
+            WsmockError: the one server's failure, or a :class:`ServerError` listing several.
+        """
+        __tracebackhide__ = True
+        for server in self.servers:
+            server.settle()
+        _raise_first(_checked(self.servers))
+
     def close(self) -> None:
-        """Stop every server, then raise the first server's failure (handler error, or client
-        violation in strict mode)."""
+        """Stop every server, then raise what failed since :meth:`verdict` (or everything,
+        when the test function failed and :meth:`verdict` did not run)."""
         __tracebackhide__ = True
         for sock in self._held:
             sock.close()
@@ -58,14 +71,25 @@ class ServerFactory:
                 server.stop()
             except WsmockError as exc:
                 problems.append(exc)
-        for server in self.servers:
-            try:
-                server.check()
-            except WsmockError as exc:
-                problems.append(exc)
-        if len(problems) == 1:
-            raise problems[0]
-        if problems:
-            raise ServerError(
-                "several mock servers failed:\n" + "\n".join(f"- {p}" for p in problems)
-            ) from problems[0]
+        _raise_first(problems + _checked(self.servers))
+
+
+def _checked(servers: list[MockServer]) -> list[WsmockError]:
+    __tracebackhide__ = True
+    problems: list[WsmockError] = []
+    for server in servers:
+        try:
+            server.check()
+        except WsmockError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _raise_first(problems: list[WsmockError]) -> None:
+    __tracebackhide__ = True
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ServerError(
+            "several mock servers failed:\n" + "\n".join(f"- {p}" for p in problems)
+        ) from problems[0]

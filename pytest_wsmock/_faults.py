@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -39,7 +40,8 @@ class Fault(Step):
 
     Some faults happen once (``drop``, ``reset``, ``half-close``, ``stall``, ...); others
     change the connection from then on (``delay-writes``, ``throttle``, ``split-frames``,
-    ``no-close-reply``, ``stop-reading`` without a duration).
+    ``no-close-reply``, ``stop-reading`` without a duration). :attr:`ends_connection` says
+    which ones end the connection.
 
     Attributes:
         id: short name, used as the pytest id.
@@ -57,6 +59,15 @@ class Fault(Step):
     seconds: float | None = None
     size: int = 1
     code: int = 1000
+
+    @property
+    def ends_connection(self) -> bool:
+        """Whether the connection ends because of this fault, whatever the client does: the
+        server closes TCP (``drop``, ``reset``, ``close-then-drop``), or leaves the client
+        nothing to do but close (``half-close``: no more bytes will come; ``close-frame-only``:
+        the server's close frame). The others slow or hold the connection, which stays open
+        (and a script goes on after them)."""
+        return self.kind in _ENDING
 
     def describe(self) -> str:
         return f"Fault.{self.id}"
@@ -84,7 +95,9 @@ class Fault(Step):
         elif kind == "stop-reading":
             await transport.pause_reading(self.seconds)
         elif kind == "stall":
-            await transport.pause_reading(self.seconds, block_writes=True)
+            # No duration: until the connection ends (the pause ends with it).
+            seconds = math.inf if self.seconds is None else self.seconds
+            await transport.pause_reading(seconds, block_writes=True)
         elif kind == "delay-writes":
             transport.shape_writes(delay=self.seconds or 0.0)
         elif kind == "throttle":
@@ -114,6 +127,8 @@ class Fault(Step):
             return Handshake.close_after_request().named(name)
         if self.kind == "reset":
             return Handshake.reset_after_request().named(name)
+        if self.kind == "stall" and self.seconds is None:
+            return Handshake.never_respond().named(name, "never answers the handshake")
         if self.kind in ("stall", "delay-writes"):
             return (
                 Handshake.accept()
@@ -195,8 +210,12 @@ class Fault(Step):
     # -- timing -------------------------------------------------------------------------------
 
     @classmethod
-    def stall(cls, seconds: float) -> Fault:
-        """Neither read nor write for ``seconds``, with the socket open."""
+    def stall(cls, seconds: float | None = None) -> Fault:
+        """Neither read nor write for ``seconds``, with the socket open; without a duration,
+        until the connection ends (the client gives up, or the test ends: the step is then
+        still running, which is not a failure)."""
+        if seconds is None:
+            return cls("stall", "neither reads nor writes until the connection ends", "stall")
         _positive("stall", seconds)
         return cls("stall", f"neither reads nor writes for {seconds} s", "stall", seconds)
 
@@ -238,6 +257,9 @@ def _positive(name: str, seconds: float) -> None:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
         raise ConfigError(f"Fault.{name} takes a duration >= 0 in seconds, got {seconds!r}")
 
+
+#: The kinds that end the connection (see ``Fault.ends_connection``).
+_ENDING = frozenset({"drop", "reset", "half-close", "close-then-drop", "close-frame-only"})
 
 #: The transport faults a robust client must survive, each a script step with a readable
 #: pytest id. Durations are short, for test suites; build your own with the constructors.

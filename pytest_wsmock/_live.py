@@ -15,7 +15,7 @@ import anyio.to_thread
 from ._assertions import ANY
 from ._connection import ConnectionRecord
 from ._engine import Engine
-from ._errors import ConnectionClosed, WaitTimeout, WsmockError
+from ._errors import BlockingCallError, ConnectionClosed, WaitTimeout, WsmockError
 from ._protocol import Opcode
 from ._records import CloseInfo, Direction, Message
 from ._rules import ResponseFunction, Rule, rule
@@ -35,12 +35,14 @@ class Waits:
         cond: threading.Condition,
         default_timeout: float,
         failure: Callable[[], WsmockError | None],
+        reported: Callable[[], None],
     ) -> None:
         self.cond = cond
         self.default_timeout = default_timeout
+        #: The server's failure not reported yet (lock held), and how to mark it reported
+        #: when a wait raises it, so that the verdict does not raise it again.
         self.failure = failure
-        #: Set when a wait raised the server's failure, so teardown does not raise it again.
-        self.failure_reported = False
+        self.reported = reported
 
     def limit(self, timeout: float | None) -> float:
         return self.default_timeout if timeout is None else timeout
@@ -61,23 +63,30 @@ class Waits:
                 return
             failure = self.failure()
             if failure is not None:
-                self.failure_reported = True
+                self.reported()
             # Build the message with the lock held so that it matches what the predicate saw.
             what, seen = awaited(), instead()
         if failure is not None:
             raise failure
-        hint = ""
-        if in_event_loop():
-            hint = (
-                " (this blocking wait ran inside an event loop, which it blocks: in async tests "
-                "use the awaitable form, e.g. `await server.connection()`)"
-            )
-        raise WaitTimeout(f"timed out after {limit} s waiting for {what}; instead: {seen}{hint}")
+        raise WaitTimeout(f"timed out after {limit} s waiting for {what}; instead: {seen}")
 
     async def in_thread(self, fn: Callable[[], T]) -> T:
         # A worker thread does the blocking wait so the caller's event loop (asyncio or trio)
-        # stays free; anyio picks the running backend itself.
+        # stays free; anyio picks the running backend itself. The worker runs no event loop,
+        # so the blocking form's refuse_in_loop() lets it through.
         return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
+
+
+def refuse_in_loop(call: str, instead: str) -> None:
+    """Raise :class:`BlockingCallError` when the calling thread runs an event loop.
+
+    Every blocking wait and assertion starts with this, whether or not it would have to
+    wait: the verdict must not depend on timing, and a wait that blocks the loop its client
+    runs in can only time out.
+    """
+    __tracebackhide__ = True
+    if in_event_loop():
+        raise BlockingCallError(call, instead)
 
 
 class LiveControl:
@@ -123,7 +132,10 @@ class Connection(ConnectionRecord):
 
         Raises:
             WaitTimeout: the connection was still open when the time ran out.
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await wait_closed_async()``).
         """
+        refuse_in_loop("conn.wait_closed()", "await conn.wait_closed_async()")
         self._waits.wait(
             lambda: self.closed, timeout, lambda: f"{self.label} to close", self.describe
         )
@@ -140,7 +152,10 @@ class Connection(ConnectionRecord):
 
         Raises:
             WaitTimeout: fewer had arrived when the time ran out (the message lists them).
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await wait_for_messages_async()``).
         """
+        refuse_in_loop("conn.wait_for_messages()", "await conn.wait_for_messages_async()")
 
         def describe() -> str:
             # What came is in the last frames (a report with the transcript points to it).
@@ -174,7 +189,10 @@ class Connection(ConnectionRecord):
 
         Raises:
             WaitTimeout: none came in time, or the connection ended first.
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await wait_for_message_async()``).
         """
+        refuse_in_loop("conn.wait_for_message()", "await conn.wait_for_message_async()")
         with self._waits.cond:
             wanted = self._message_cursor + 1
         received = self.wait_for_messages(wanted, timeout)
@@ -213,12 +231,28 @@ class Connection(ConnectionRecord):
         Raises:
             RecordMismatch: with a line per message (ok, MISMATCH, MISSING, UNEXPECTED) and
                 the last frames seen.
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await assert_received_async()``).
         """
         __tracebackhide__ = True
+        refuse_in_loop("conn.assert_received()", "await conn.assert_received_async()")
         if expected:
             with contextlib.suppress(WaitTimeout):
                 self.wait_for_messages(len(expected), timeout)
         self._assert_received(expected, subset, prefix)
+
+    async def assert_received_async(
+        self,
+        *expected: Any,
+        subset: bool = False,
+        prefix: bool = False,
+        timeout: float | None = None,
+    ) -> None:
+        """The awaitable form of :meth:`assert_received`, for asyncio and trio tests."""
+        __tracebackhide__ = True
+        await self._waits.in_thread(
+            lambda: self.assert_received(*expected, subset=subset, prefix=prefix, timeout=timeout)
+        )
 
     def assert_closed(
         self,
@@ -239,8 +273,11 @@ class Connection(ConnectionRecord):
         Raises:
             WaitTimeout: the connection did not end in time.
             RecordMismatch: a field differs; the message lists each difference.
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await assert_closed_async()``).
         """
         __tracebackhide__ = True
+        refuse_in_loop("conn.assert_closed()", "await conn.assert_closed_async()")
         info = self.wait_closed(timeout)
         checks = {
             "client_code": code,
@@ -255,6 +292,33 @@ class Connection(ConnectionRecord):
             checks = {"client_sent": True, **checks}
         self._assert_closed(info, checks)
         return info
+
+    async def assert_closed_async(
+        self,
+        code: int | None = ANY,
+        reason: str = ANY,
+        *,
+        initiator: Direction | None = ANY,
+        server_code: int | None = ANY,
+        clean: bool = ANY,
+        tcp_closed_by: Direction = ANY,
+        tcp_end: str = ANY,
+        timeout: float | None = None,
+    ) -> CloseInfo:
+        """The awaitable form of :meth:`assert_closed`, for asyncio and trio tests."""
+        __tracebackhide__ = True
+        return await self._waits.in_thread(
+            lambda: self.assert_closed(
+                code,
+                reason,
+                initiator=initiator,
+                server_code=server_code,
+                clean=clean,
+                tcp_closed_by=tcp_closed_by,
+                tcp_end=tcp_end,
+                timeout=timeout,
+            )
+        )
 
     # -- live control from the test -------------------------------------------------------------
 
@@ -348,7 +412,12 @@ class Connection(ConnectionRecord):
         this returns how it ended (or waits for that, at most ``close_timeout`` before the
         server closes TCP). (:attr:`close` is the record of how the connection ended; this
         starts the ending.)
+
+        Raises:
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await send_close_async()``): the client could not answer meanwhile.
         """
+        refuse_in_loop("conn.send_close()", "await conn.send_close_async()")
         engine, portal = self._control.engine, self._control.portal
         if engine is not None and portal is not None and not self.closed:
             portal.call(engine.close, code, reason)

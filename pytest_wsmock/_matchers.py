@@ -30,6 +30,37 @@ def match_json(expected: Any, actual: Any, subset: bool) -> bool:
     return bool(expected == actual)
 
 
+def json_difference(expected: Any, actual: Any, subset: bool, path: str = "$") -> str:
+    """Where JSON ``actual`` first differs from ``expected``, as ``; first difference at
+    $.a.b[2]: expected 1, got 2`` (empty when they match), so a reader need not compare two
+    long values by eye."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key, value in expected.items():
+            if key not in actual:
+                return f"; first difference at {path}: key {key!r} is missing"
+            found = json_difference(value, actual[key], subset, f"{path}.{key}")
+            if found:
+                return found
+        extra = [key for key in actual if key not in expected]
+        if extra and not subset:
+            return f"; first difference at {path}: unexpected key {extra[0]!r}"
+        return ""
+    if isinstance(expected, list) and isinstance(actual, list):
+        for index, (want, got) in enumerate(zip(expected, actual)):
+            found = json_difference(want, got, subset, f"{path}[{index}]")
+            if found:
+                return found
+        if len(expected) != len(actual):
+            return (
+                f"; first difference at {path}: {len(expected)} item(s) expected, "
+                f"{len(actual)} came"
+            )
+        return ""
+    if match_json(expected, actual, subset):
+        return ""
+    return f"; first difference at {path}: expected {expected!r}, got {actual!r}"
+
+
 def matches(expected: Matcher, value: Any) -> bool:
     """Whether ``value`` satisfies ``expected``: equal to it, searched by it (a compiled
     regex, on text), or accepted by it (a callable)."""
@@ -98,7 +129,8 @@ def check_message(
         ok = bool(expected(value)) if callable(expected) else match_json(expected, value, subset)
         if not ok:
             how = "containing" if subset else "equal to"
-            return f"expected JSON {how} {describe_matcher(expected)}, got JSON {value!r}"
+            where = "" if callable(expected) else json_difference(expected, value, subset)
+            return f"expected JSON {how} {describe_matcher(expected)}, got JSON {value!r}{where}"
         return None
     else:
         ok = matches(expected, message.value)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import ipaddress
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -16,6 +18,58 @@ from ._rules import Rule, check_rules
 from ._tls import TlsFault
 
 BACKENDS = ("asyncio", "trio")
+
+#: Every kind of :class:`Violation` the server can record, in the order a connection meets
+#: them (handshake request, frames, messages, closing), for the ``allow`` option. A test
+#: (``tests/plugin/test_allow.py``) scans the source for kinds, so none is missing here.
+VIOLATION_KINDS: tuple[str, ...] = (
+    # the opening handshake request
+    "malformed-request",
+    "request-line-too-long",
+    "headers-too-large",
+    "method-not-get",
+    "invalid-target",
+    "http-version-too-old",
+    "missing-host",
+    "host-port-mismatch",
+    "missing-upgrade",
+    "missing-connection-upgrade",
+    "missing-key",
+    "invalid-key",
+    "unsupported-version",
+    # frames
+    "http-request-on-websocket",
+    "unmasked-frame",
+    "reserved-opcode",
+    "reserved-bits",
+    "invalid-length",
+    "non-minimal-length",
+    "frame-too-large",
+    "control-frame-too-large",
+    "fragmented-control-frame",
+    "interleaved-data-frame",
+    "unexpected-continuation",
+    # messages
+    "message-too-big",
+    "invalid-utf8",
+    "invalid-compressed-data",
+    "deflate-trailing-data",
+    "record-too-large",
+    # pings and closing
+    "pong-mismatch",
+    "close-payload-too-short",
+    "invalid-close-code",
+    "invalid-close-reason",
+    "data-after-close",
+    "no-close-reply",
+    "no-closing-handshake",
+)
+
+
+def suggest(name: str, valid: Sequence[str]) -> str:
+    """`` (did you mean 'timeout'?)`` for a near miss of one of ``valid``, else ``""``."""
+    close = difflib.get_close_matches(name, valid, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +134,10 @@ class ServerOptions:
             (ini ``wsmock_max_record_size``, default 256 MiB; ``None`` or ``none``: no budget).
         rules: background rules (``rule(...)`` values) every connection of the server gets,
             before those of ``server.on(...)`` (see docs/rules.md).
+        allow: violation kinds (``"no-closing-handshake"``, ...; every kind is in
+            :data:`VIOLATION_KINDS`) that strict mode does not fail: they are still recorded,
+            and the transcript notes them as allowed (ini ``wsmock_allow``, kinds separated
+            by spaces or commas; default none).
     """
 
     host: str = "127.0.0.1"
@@ -106,6 +164,7 @@ class ServerOptions:
     show_credentials: bool = False
     max_record_size: int | None = 256 * 2**20
     rules: tuple[Rule, ...] = ()
+    allow: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -125,11 +184,13 @@ class ServerOptions:
 
     def replace(self, **changes: Any) -> ServerOptions:
         """A copy with ``changes`` applied and checked."""
-        unknown = sorted(set(changes) - set(self.names()))
+        names = self.names()
+        unknown = sorted(set(changes) - set(names))
         if unknown:
+            named = ", ".join(f"{name}{suggest(name, names)}" for name in unknown)
             raise ConfigError(
-                f"unknown wsmock option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-                f"valid options are: {', '.join(self.names())}"
+                f"unknown wsmock option{'s' if len(unknown) > 1 else ''} {named}; "
+                f"valid options are: {', '.join(names)}"
             )
         # The constructor checks and normalizes every field.
         return dataclasses.replace(self, **changes)
@@ -291,6 +352,29 @@ def _tls_fault(name: str, value: object) -> object:
     )
 
 
+def _allow(name: str, value: object) -> object:
+    if isinstance(value, str):
+        value = split_kinds(value)
+    if not isinstance(value, Sequence) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(
+            f"wsmock option {name} must be a list of violation kinds, got {value!r} "
+            f'(e.g. {name}=["no-closing-handshake"])'
+        )
+    unknown = [kind for kind in value if kind not in VIOLATION_KINDS]
+    if unknown:
+        named = ", ".join(f"{kind!r}{suggest(kind, VIOLATION_KINDS)}" for kind in unknown)
+        raise ConfigError(
+            f"wsmock option {name}: unknown violation kind{'s' if len(unknown) > 1 else ''} "
+            f"{named}; the kinds are: {', '.join(VIOLATION_KINDS)}"
+        )
+    return value if isinstance(value, tuple) else tuple(value)
+
+
+def split_kinds(text: str) -> tuple[str, ...]:
+    """``"a, b c"`` -> ``("a", "b", "c")``: kinds separated by commas and/or spaces."""
+    return tuple(part for part in re.split(r"[\s,]+", text) if part)
+
+
 _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "host": _host,
     "port": _port,
@@ -315,6 +399,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "show_credentials": _flag,
     "max_record_size": _optional_size,
     "rules": check_rules,
+    "allow": _allow,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"
@@ -337,6 +422,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "deadline": _optional_float,
         "max_connections": _optional_int,
         "max_record_size": _optional_int,
+        "allow": split_kinds,
     }
     result: dict[str, Any] = {}
     for name, raw in values.items():
@@ -383,6 +469,7 @@ INI_OPTIONS: dict[str, str] = {
     "deadline": "seconds after which a server closes everything and fails the test (none: off)",
     "show_credentials": "show credential header values in transcripts instead of masking them",
     "max_record_size": "bytes of record a connection may hold; past it the server closes 1008",
+    "allow": "violation kinds strict mode does not fail, separated by spaces or commas",
 }
 
 #: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import sys
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -18,7 +19,7 @@ from ._faults import Fault
 from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
 from ._loop import PORTALS
-from ._options import INI_OPTIONS, ServerOptions, parse_ini
+from ._options import INI_OPTIONS, ServerOptions, parse_ini, suggest
 from ._preview import DEFAULT_PREVIEW, check_width
 from ._server import MockServer
 from ._tls import TlsMaterial
@@ -31,6 +32,8 @@ MARKER = (
 
 #: The servers a test started, for its report.
 SERVERS = pytest.StashKey[list[MockServer]]()
+#: The test's server factory, for the verdict at the end of the call phase.
+FACTORY = pytest.StashKey[ServerFactory]()
 #: Transcripts of passing tests, printed at the end with --wsmock-transcript.
 PASSED_TRANSCRIPTS = pytest.StashKey[list[tuple[str, str]]]()
 SECTION = "wsmock transcript"
@@ -96,7 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     config.stash[PREVIEW] = _preview_width(config)
     try:
-        _ini_defaults(config)
+        _check_ini_names(config)
+        defaults = _ini_defaults(config)
+        require_backend(defaults.backend)
     except ConfigError as exc:
         # Once, at start-up, rather than as an error in every test that uses a fixture.
         raise pytest.UsageError(str(exc)) from None
@@ -119,11 +124,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_runtest_call(item: pytest.Item) -> None:
     # trylast: pytest's own implementation, which runs the test function, comes first, and
     # when the test fails this is not called at all, so the test's own failure is never
-    # masked. A deadline that passed during the test is the test's failure (its client took
-    # too long); raised here, the test fails instead of passing with an error at teardown.
+    # masked. What the servers saw is the test's verdict: a client violation (strict mode), a
+    # failed script or handler, the deadline. Raised here, the test fails as its own failure
+    # ("1 failed", and xfail applies), rather than passing with an error at teardown; teardown
+    # reports only what happens after this (e.g. while a client fixture closes).
     __tracebackhide__ = True
-    for server in item.stash.get(SERVERS, []):
-        server.check_deadline()
+    factory = item.stash.get(FACTORY, None)
+    if factory is not None:
+        factory.verdict()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -155,6 +163,7 @@ def pytest_runtest_makereport(
         # test). The list is the factory's own, so clearing it releases them there too.
         servers.clear()
         del item.stash[SERVERS]
+        del item.stash[FACTORY]
         if SHOWN in item.stash:
             del item.stash[SHOWN]
 
@@ -229,6 +238,34 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
     return None
 
 
+def require_backend(backend: str) -> None:
+    """Raise :class:`ConfigError` when the anyio backend's package cannot be imported."""
+    if backend == "asyncio":
+        return
+    try:
+        importlib.import_module(backend)
+    except ImportError:
+        raise ConfigError(
+            f"the wsmock backend {backend} (option --wsmock-backend or ini wsmock_backend) needs "
+            f"the {backend} package, which is not installed: pip install {backend}, or use the "
+            f"asyncio backend"
+        ) from None
+
+
+def _check_ini_names(config: pytest.Config) -> None:
+    """Refuse an ini key that looks like ours but is not (``wsmock_tiemout``), naming the
+    closest one: pytest only warns about unknown keys, and the option would be ignored."""
+    valid = [f"wsmock_{name}" for name in INI_OPTIONS]
+    # Config.inicfg: the keys of the ini file (pytest keeps the mapping for compatibility).
+    given = [str(key) for key in getattr(config, "inicfg", {})]
+    unknown = [key for key in given if key.startswith("wsmock_") and key not in valid]
+    if unknown:
+        named = ", ".join(f"{key}{suggest(key, valid)}" for key in unknown)
+        raise ConfigError(
+            f"unknown ini option {named}; the wsmock ini options are: {', '.join(valid)}"
+        )
+
+
 def _ini_defaults(config: pytest.Config) -> ServerOptions:
     raw = {name: config.getini(f"wsmock_{name}") for name in INI_OPTIONS}
     given = {name: value for name, value in raw.items() if value is not None}
@@ -276,6 +313,7 @@ def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]
 
     factory = ServerFactory(defaults, tls)
     request.node.stash[SERVERS] = factory.servers
+    request.node.stash[FACTORY] = factory
     yield factory
     __tracebackhide__ = True
     factory.close()

@@ -21,8 +21,9 @@ from ._errors import (
 )
 from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
-from ._live import Connection, LiveControl
+from ._live import Connection, LiveControl, refuse_in_loop
 from ._options import ServerOptions
+from ._protocol import Violation
 from ._records import CloseInfo
 from ._rules import ResponseFunction, Rule, rule
 from ._server_base import ServerBase
@@ -157,10 +158,18 @@ class MockServer(ServerBase):
                 ``FRAME_VIOLATIONS`` entries, ...).
             connection: apply to connection #N only (0-based); by default, to every
                 connection that has no script of its own.
+
+        With no steps, ``script()`` withdraws the script set before for the same
+        ``connection`` (``script(connection=1)`` withdraws connection #1's own script; plain
+        ``script()`` the one for every connection): connections accepted after the call run
+        the handler (or the default behaviour) instead, and nothing is owed at the end.
         """
         checked = check_steps(steps)
         with self._cond:
-            self._scripts[connection] = checked
+            if checked:
+                self._scripts[connection] = checked
+            else:
+                self._scripts.pop(connection, None)
 
     def on(
         self,
@@ -245,7 +254,13 @@ class MockServer(ServerBase):
     def close_all(self, code: int | None = 1000, reason: str = "") -> list[CloseInfo]:
         """Run the closing handshake from the server's side on every open connection, at
         once, and wait for each to end; return how each ended (one :class:`CloseInfo` per
-        connection that was open, in order)."""
+        connection that was open, in order).
+
+        Raises:
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await close_all_async()``).
+        """
+        refuse_in_loop("server.close_all()", "await server.close_all_async()")
         connections = self._open_connections()
         if connections and self._portal is not None:
             self._portal.call(self._close_all, connections, code, reason)
@@ -299,11 +314,17 @@ class MockServer(ServerBase):
                     self._releases[label].set()
             return self._releases[label]
 
-    def _unfinished_scripts(self) -> list[str]:
+    def _unfinished_scripts(self) -> list[tuple[tuple[str, int], str]]:
+        """What the scripts still owe, not reported yet, each with its key."""
         with self._cond:
             connections = list(self._connections)
             scripts = dict(self._scripts)
-        problems = [text for conn in connections if (text := conn.unfinished_script())]
+            reported = set(self._reported)
+        problems = [
+            (("script", conn.index), text)
+            for conn in connections
+            if ("script", conn.index) not in reported and (text := conn.unfinished_script())
+        ]
         opened = [conn for conn in connections if conn.accepted]
         if None in scripts and not opened:
             came = (
@@ -311,36 +332,77 @@ class MockServer(ServerBase):
                 if connections
                 else ("no client connected")
             )
-            problems.append(f"a script was set on {self.url} but {came}")
+            problems.append((("no-connection", -1), f"a script was set on {self.url} but {came}"))
         for index in sorted(i for i in scripts if i is not None and i >= len(connections)):
             problems.append(
-                f"a script was set for connection #{index} on {self.url}, but only "
-                f"{len(connections)} connection(s) came"
+                (
+                    ("missing-connection", index),
+                    f"a script was set for connection #{index} on {self.url}, but only "
+                    f"{len(connections)} connection(s) came",
+                )
             )
-        return problems
+        return [(key, text) for key, text in problems if key not in reported]
+
+    def _new_violations(self) -> list[tuple[str, Violation]]:
+        """Violations strict mode fails on that no check reported yet (limits and the kinds
+        of the ``allow`` option excepted; each allowed one is noted on its connection, once)."""
+        with self._cond:
+            connections = list(self._connections)
+        found: list[tuple[int, str, Violation]] = []
+        for conn in connections:
+            for number, violation in conn.numbered_violations():
+                if violation.limit:
+                    continue
+                if violation.kind in self.options.allow:
+                    with self._cond:
+                        fresh = ("allowed", number) not in self._reported
+                        self._reported.add(("allowed", number))
+                    if fresh:
+                        conn.note(
+                            f"violation {violation.kind} allowed (option allow): recorded, "
+                            f"not failed"
+                        )
+                    continue
+                with self._cond:
+                    if ("violation", number) in self._reported:
+                        continue
+                    self._reported.add(("violation", number))
+                found.append((number, conn.label, violation))
+        return [(label, violation) for _, label, violation in sorted(found, key=_number)]
 
     def check(self) -> None:
         """Raise if a handler or script failed, or (in strict mode) if the client broke the
-        protocol.
+        protocol, and mark it reported: each failure is raised once, by a wait or a check.
 
-        The fixtures call this at teardown, so a test never needs to.
+        The plugin calls this when the test function returns (after :meth:`settle`), so that
+        the test fails as its own failure, and again at teardown for what happened since (a
+        client fixture that broke the protocol while closing); a test never needs to.
 
         Raises:
             ServerError: a handler raised; the first exception is chained.
+            WaitTimeout: the server's ``deadline`` passed.
             ScriptError: a script step's expectation was not met, or a script did not finish.
-            ClientViolationError: strict mode is on and the client broke a rule.
+            ClientViolationError: strict mode is on and the client broke a rule that the
+                ``allow`` option does not name.
         """
         __tracebackhide__ = True
-        with self._cond:
-            failure = None if self._waits.failure_reported else self._failure()
+        failure = self.take_failure()
         if failure is not None:
             raise failure
         unfinished = self._unfinished_scripts()
         if unfinished:
-            raise ScriptError("\n".join(unfinished))
-        strict = [(label, v) for label, v in self.violations if not v.limit]
-        if self.options.strict and strict:
-            raise ClientViolationError(strict)
+            with self._cond:
+                self._reported.update(key for key, _ in unfinished)
+            raise ScriptError("\n".join(text for _, text in unfinished))
+        if not self.options.strict:
+            return
+        violations = self._new_violations()
+        if violations:
+            raise ClientViolationError(violations)
+
+
+def _number(item: tuple[int, str, Violation]) -> int:
+    return item[0]
 
 
 class _EngineHost:

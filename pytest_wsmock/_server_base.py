@@ -29,7 +29,7 @@ from ._errors import (
     WsmockError,
 )
 from ._fastio import serve_asyncio
-from ._live import Connection, Waits
+from ._live import Connection, Waits, refuse_in_loop
 from ._loop import PORTALS
 from ._options import ServerOptions
 from ._preview import DEFAULT_PREVIEW
@@ -68,7 +68,12 @@ class ServerBase:
         self._scope: anyio.CancelScope | None = None
         self._stopping = False
         self._notes: list[str] = []
-        self._waits = Waits(self._cond, self.options.timeout, self._failure)
+        #: Failures already raised (to the test or by a wait), so none is reported twice:
+        #: ``("error", i)``, ``("script", connection)``, ``("violation", sequence)``, ...
+        self._reported: set[tuple[str, int]] = set()
+        self._waits = Waits(
+            self._cond, self.options.timeout, self._failure, self._mark_failure_reported
+        )
 
     def start(self: _S) -> _S:
         """Bind the listener and start serving. Returns the server itself.
@@ -85,7 +90,20 @@ class ServerBase:
         return self
 
     def stop(self) -> None:
-        """Close every connection and the listener, and wait until all their tasks have ended."""
+        """Close every connection and the listener, and wait until all their tasks have ended.
+
+        Raises:
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await stop_async()``).
+        """
+        refuse_in_loop("server.stop()", "await server.stop_async()")
+        self._stop()
+
+    async def stop_async(self) -> None:
+        """The awaitable form of :meth:`stop`."""
+        await self._waits.in_thread(self._stop)
+
+    def _stop(self) -> None:
         portal, future = self._portal, self._serve_future
         if portal is None or future is None or future.done():
             return
@@ -104,8 +122,16 @@ class ServerBase:
         """Stop the listener and every connection, stay down ``down_for`` seconds (connection
         attempts are refused meanwhile), then listen again on the same port: for testing
         reconnect loops. Records and connection numbers carry on.
+
+        Raises:
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await restart_async()``).
         """
-        self.stop()
+        refuse_in_loop("server.restart()", "await server.restart_async()")
+        self._restart(down_for)
+
+    def _restart(self, down_for: float) -> None:
+        self._stop()
         with self._cond:
             self._notes.append(f"restart: down for {down_for} s")
         time.sleep(down_for)
@@ -120,7 +146,7 @@ class ServerBase:
 
     async def restart_async(self, down_for: float = 0.0) -> None:
         """The awaitable form of :meth:`restart`."""
-        await self._waits.in_thread(lambda: self.restart(down_for))
+        await self._waits.in_thread(lambda: self._restart(down_for))
 
     def __enter__(self: _S) -> _S:
         return self.start()
@@ -128,15 +154,59 @@ class ServerBase:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    async def __aenter__(self: _S) -> _S:
+        return self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop_async()
+
+    def settle(self) -> None:
+        """Let the server take in what already reached it (a client's last frames, its FIN),
+        and let the scripts of connections that have ended run their lifecycle to the end
+        (bounded by ``close_timeout``), without stopping anything.
+
+        The plugin calls this when the test function returns, before :meth:`check`, so that
+        the verdict does not depend on how fast the test ended.
+
+        Raises:
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await settle_async()``).
+        """
+        refuse_in_loop("server.settle()", "await server.settle_async()")
+        self._settle_now()
+
+    async def settle_async(self) -> None:
+        """The awaitable form of :meth:`settle`."""
+        await self._waits.in_thread(self._settle_now)
+
+    def _settle_now(self) -> None:
+        portal, future = self._portal, self._serve_future
+        if portal is None or future is None or future.done():
+            return
+        settled = portal.start_task_soon(self._settle)
+        try:
+            # _settle is bounded by close_timeout itself; this is the backstop.
+            settled.result(timeout=self.options.close_timeout + _STOP_TIMEOUT)
+        except FutureTimeout:
+            settled.cancel()
+            with self._cond:
+                self._notes.append(
+                    f"settle: the scripts did not settle within {self.options.close_timeout} s "
+                    f"(close_timeout)"
+                )
+
+    async def _settle(self) -> None:
+        # Let the loop take in what already arrived (a client's last frames, its FIN) so the
+        # record, and strict mode's verdict, do not depend on how fast the test ended.
+        for _ in range(_SETTLE_ITERATIONS):
+            await anyio.lowlevel.checkpoint()
+        await self._settle_behaviour()
+
     async def _cancel(self) -> None:
         # Runs in the server thread, like _serve: if _serve has not started yet, the flag
         # stops it before it accepts anything.
         self._stopping = True
-        # Let the loop take in what already arrived (a client's last frames, its FIN) so the
-        # record, and strict mode's verdict, do not depend on how fast teardown came.
-        for _ in range(_SETTLE_ITERATIONS):
-            await anyio.lowlevel.checkpoint()
-        await self._settle_behaviour()
+        await self._settle()
         if self._scope is not None:
             self._scope.cancel()
 
@@ -234,7 +304,9 @@ class ServerBase:
 
     @property
     def connections(self) -> list[Connection]:
-        """Every connection accepted so far, in order."""
+        """Every TCP connection that reached the server so far, in order of arrival, whether
+        its opening handshake succeeded or not (rejected, TLS failed, closed before the
+        request); :attr:`Connection.accepted` says which opened."""
         with self._cond:
             return list(self._connections)
 
@@ -256,7 +328,13 @@ class ServerBase:
 
         Raises:
             WaitTimeout: no such connection arrived in time.
+            BlockingCallError: called from a thread that runs an event loop (use
+                ``await connection()``).
         """
+        refuse_in_loop("server.wait_for_connection()", "await server.connection()")
+        return self._wait_for_connection(index, timeout)
+
+    def _wait_for_connection(self, index: int | None, timeout: float | None) -> Connection:
         with self._cond:
             wanted = self._handed_out if index is None else index
         self._waits.wait(
@@ -274,7 +352,7 @@ class ServerBase:
         self, index: int | None = None, timeout: float | None = None
     ) -> Connection:
         """The awaitable form of :meth:`wait_for_connection`."""
-        return await self._waits.in_thread(lambda: self.wait_for_connection(index, timeout))
+        return await self._waits.in_thread(lambda: self._wait_for_connection(index, timeout))
 
     def record_error(self, where: str, exc: BaseException) -> None:
         """Record a failure of a handler or of the server; the test fails with it."""
@@ -299,26 +377,58 @@ class ServerBase:
         with self._cond:
             return list(self._errors)
 
-    def _failure(self) -> WsmockError | None:
-        """The error of a failed handler or script, if any (lock held or not)."""
-        errors = list(self._errors)
+    def _failure_parts(
+        self, deadline_as_timeout: bool = False
+    ) -> tuple[WsmockError | None, list[tuple[str, int]]]:
+        """The error of a failed handler or script not reported yet, if any, and the keys of
+        what it reports (lock held). ``deadline_as_timeout``: the deadline alone is raised as
+        the :class:`WaitTimeout` it is (a wait raises the server's failure as a whole)."""
+        errors = [
+            (i, where, exc)
+            for i, (where, exc) in enumerate(self._errors)
+            if ("error", i) not in self._reported
+        ]
         if errors:
-            first = errors[0][1]
-            text = "; ".join(f"{w}: {type(e).__name__}: {e}" for w, e in errors)
+            keys = [("error", i) for i, _, _ in errors]
+            first = errors[0][2]
+            deadline = errors[0][1] == "server" and isinstance(first, WaitTimeout)
+            if deadline_as_timeout and len(errors) == 1 and deadline:
+                # The deadline alone: a new exception, so the recorded one stays as it was,
+                # without the traceback of where it is raised.
+                return WaitTimeout(str(first)), keys
+            text = "; ".join(f"{w}: {type(e).__name__}: {e}" for _, w, e in errors)
             error = ServerError(f"the mock server at {self.url} failed: {text}")
             error.__cause__ = first
-            return error
-        failures = [c.script_failure for c in self._connections if c.script_failure]
-        if failures:
-            return ScriptError("\n".join(f for f in failures if f))
-        return None
+            return error, keys
+        failed = [
+            c
+            for c in self._connections
+            if c.script_failure and ("script", c.index) not in self._reported
+        ]
+        if failed:
+            text = "\n".join(c.script_failure or "" for c in failed)
+            return ScriptError(text), [("script", c.index) for c in failed]
+        return None, []
+
+    def _failure(self) -> WsmockError | None:
+        """The error of a failed handler or script not reported yet, if any (lock held)."""
+        return self._failure_parts()[0]
+
+    def _mark_failure_reported(self) -> None:
+        """What :meth:`_failure` returns now has been raised (lock held)."""
+        self._reported.update(self._failure_parts()[1])
+
+    def take_failure(self) -> WsmockError | None:
+        """The failure of a handler, a script or the server (its ``deadline``) that no wait
+        and no check raised yet, marked as raised now; ``None`` when there is none."""
+        with self._cond:
+            failure, keys = self._failure_parts(deadline_as_timeout=True)
+            self._reported.update(keys)
+        return failure
 
     def check_deadline(self) -> None:
-        """Raise now if the server's ``deadline`` has passed, and mark the failure as reported,
-        so that :meth:`check` (teardown) does not raise it a second time.
-
-        The plugin calls this after a test function returned without failing, so that the
-        test fails, rather than passing with an error at teardown.
+        """Raise now if the server's ``deadline`` has passed and nothing raised it yet (and
+        mark it reported, so that :meth:`check` does not raise it a second time).
 
         Raises:
             WaitTimeout: the deadline passed.
@@ -326,17 +436,15 @@ class ServerBase:
         """
         __tracebackhide__ = True
         with self._cond:
-            passed = [
-                e for where, e in self._errors if where == "server" and isinstance(e, WaitTimeout)
-            ]
-            if not passed or self._waits.failure_reported:
-                return
-            self._waits.failure_reported = True
-            failure = self._failure() if len(self._errors) > 1 else None
+            passed = any(
+                where == "server"
+                and isinstance(exc, WaitTimeout)
+                and ("error", i) not in self._reported
+                for i, (where, exc) in enumerate(self._errors)
+            )
+        failure = self.take_failure() if passed else None
         if failure is not None:
             raise failure
-        # A new exception: the recorded one stays as it was, without this frame's traceback.
-        raise WaitTimeout(str(passed[0]))
 
     @property
     def notes(self) -> list[str]:

@@ -95,3 +95,38 @@ def test_assert_no_violations_lists_them(ws_server: MockServer) -> None:
     conn.wait_closed()
     with pytest.raises(RecordMismatch, match="no-closing-handshake"):
         conn.assert_no_violations()
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "subset", "where"),
+    [
+        (
+            {"id": "1", "payload": {"vars": {"c": "cust-7"}}},
+            {"id": "1", "payload": {"vars": {"c": "cust-8"}}},
+            False,
+            "; first difference at $.payload.vars.c: expected 'cust-7', got 'cust-8'",
+        ),
+        (
+            {"a": [1, 2]},
+            {"a": [1, 2, 3]},
+            False,
+            "; first difference at $.a: 2 item(s) expected, 3 came",
+        ),
+        (
+            {"a": [1, {"b": 2}]},
+            {"a": [1, {"b": 3}]},
+            True,
+            "; first difference at $.a[1].b: expected 2, got 3",
+        ),
+        ({"a": 1}, {"a": 1, "b": 2}, False, "; first difference at $: unexpected key 'b'"),
+        ({"a": 1}, {"a": 1, "b": 2}, True, ""),
+        ({"a": 1, "b": 2}, {"a": 1}, True, "; first difference at $: key 'b' is missing"),
+    ],
+)
+def test_a_json_mismatch_names_where_the_values_first_differ(
+    expected: object, actual: object, subset: bool, where: str
+) -> None:
+    """The failure of a JSON expectation says where the two values first differ."""
+    from pytest_wsmock._matchers import json_difference
+
+    assert json_difference(expected, actual, subset) == where

@@ -1,4 +1,4 @@
-"""Strict mode end to end, through pytester: a broken client fails the test at teardown with a
+"""Strict mode end to end, through pytester: a broken client fails the test (call phase) with a
 message naming the violation and its RFC section; strict=False lets it pass; limits never
 fail it."""
 
@@ -122,20 +122,21 @@ def make_inner(pytester: pytest.Pytester, kind: str, marker: str, body: str) -> 
 
 
 @pytest.mark.parametrize(("kind", "rfc", "marker", "body"), CASES)
-def test_strict_mode_fails_at_teardown(
+def test_strict_mode_fails_the_test(
     pytester: pytest.Pytester, kind: str, rfc: str, marker: str, body: str
 ) -> None:
-    """The test passes, then errors at teardown naming the violation and RFC section."""
+    """The test fails (in its call phase, not at teardown) naming the violation and RFC section."""
     make_inner(pytester, kind, marker, body)
     result = pytester.runpytest()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_broken_client*",
+            "*_ test_broken_client _*",
             "*ClientViolationError: the client under test broke the WebSocket protocol "
             "(1 violation):",
             f"*connection #0 (GET /): {kind}: *({rfc})",
-            "*(pass strict=False to the wsmock marker or the factory to allow this)",
+            f"*(to allow this, pass allow=[[]'{kind}'] or strict=False to the wsmock marker or "
+            "the factory)",
         ]
     )
 

@@ -53,19 +53,19 @@ def anyio_backend():
     result.assert_outcomes(passed=1)
 
 
-def test_blocking_wait_in_async_test_hints_at_the_awaitable_form(pytester: pytest.Pytester) -> None:
-    """A blocking wait that times out inside an event loop says to use the awaitable form."""
+def test_blocking_wait_in_async_test_names_the_awaitable_form(pytester: pytest.Pytester) -> None:
+    """A blocking wait called inside an event loop raises at once, naming the awaitable form."""
     write_ini(pytester)
     pytester.makepyfile(
         """
         import pytest
 
-        from pytest_wsmock import WaitTimeout
+        from pytest_wsmock import BlockingCallError
 
 
         @pytest.mark.asyncio
         async def test_blocking(ws_server):
-            with pytest.raises(WaitTimeout, match="await server.connection"):
+            with pytest.raises(BlockingCallError, match="await server.connection"):
                 ws_server.wait_for_connection(timeout=0.1)
         """
     )

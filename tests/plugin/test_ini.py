@@ -213,9 +213,12 @@ def test_invalid_ini_value_fails_clearly(
 
 
 def test_unknown_ini_key_fails_under_strict_config(pytester: pytest.Pytester) -> None:
-    """A misspelt wsmock ini key is caught by --strict-config (the real keys are registered)."""
+    """A misspelt wsmock ini key is a usage error (with or without --strict-config, which
+    accepts the real keys: they are registered), naming the closest key."""
     write_ini(pytester, "wsmock_timout = 2")
     pytester.makepyfile("def test_nothing():\n    pass\n")
     result = pytester.runpytest("--strict-config")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*Unknown config option: wsmock_timout*"])
+    result.stderr.fnmatch_lines(
+        ["*unknown ini option wsmock_timout (did you mean 'wsmock_timeout'?)*"]
+    )

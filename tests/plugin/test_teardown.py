@@ -1,4 +1,4 @@
-"""What teardown does: client violations and handler errors fail the test; nothing is left over."""
+"""The end of a test: client violations and handler errors fail it; nothing is left over."""
 
 from __future__ import annotations
 
@@ -32,15 +32,15 @@ def test_unmasked_frame(ws_server):
 )
 
 
-def test_client_violation_is_an_error_at_teardown(pytester: pytest.Pytester) -> None:
-    """An unmasked client frame makes the test error at teardown, naming the rule and RFC."""
+def test_client_violation_fails_the_test(pytester: pytest.Pytester) -> None:
+    """An unmasked client frame fails the test (not its teardown), naming the rule and RFC."""
     write_ini(pytester)
     pytester.makepyfile(UNMASKED_FRAME_TEST.replace("MARKER", ""))
     result = pytester.runpytest()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_unmasked_frame*",
+            "*_ test_unmasked_frame _*",
             "*ClientViolationError: the client under test broke the WebSocket protocol*",
             "*connection #0 (GET /): unmasked-frame:*(RFC 6455 section 5.1)*",
             "*strict=False*",
@@ -64,8 +64,8 @@ def test_strict_false_from_ini_allows_violations(pytester: pytest.Pytester) -> N
     result.assert_outcomes(passed=1)
 
 
-def test_handler_exception_is_an_error_at_teardown(pytester: pytest.Pytester) -> None:
-    """A handler that raises closes with 1011 and errors the test at teardown with its traceback."""
+def test_handler_exception_fails_the_test(pytester: pytest.Pytester) -> None:
+    """A handler that raises closes with 1011 and fails the test with its traceback."""
     write_ini(pytester)
     pytester.makepyfile(
         """
@@ -90,10 +90,10 @@ def test_handler_exception_is_an_error_at_teardown(pytester: pytest.Pytester) ->
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_handler_raises*",
+            "*_ test_handler_raises _*",
             "*def exploding_handler(ws):*",
             '>*raise ValueError(f"boom from handler after {message.text!r}")*',
             "E*ValueError: boom from handler after 'hi'*",

@@ -127,7 +127,7 @@ def test_expect_ping_and_pong_with_payload(ws_server: MockServer) -> None:
 async def test_expect_pong_leaves_pings_for_expect_ping() -> None:
     """A ping that comes while expect_pong waits is left for a later expect_ping."""
     # A server of its own, checked at the end of the test rather than at teardown.
-    with MockServer() as server:
+    async with MockServer() as server:
         server.script(
             send_ping(b"srv"),
             expect_pong(b"srv"),

@@ -24,8 +24,8 @@ asyncio_default_fixture_loop_scope = function
 """
 
 
-def test_handler_exception_fails_at_teardown_with_traceback(pytester: pytest.Pytester) -> None:
-    """A raising handler: close 1011, then a teardown error with the handler's traceback."""
+def test_handler_exception_fails_the_test_with_traceback(pytester: pytest.Pytester) -> None:
+    """A raising handler: close 1011, then the test fails with the handler's traceback."""
     pytester.makeini(INI)
     pytester.makepyfile(
         """
@@ -65,17 +65,17 @@ def test_handler_exception_fails_at_teardown_with_traceback(pytester: pytest.Pyt
         """
     )
     result = pytester.runpytest()
-    result.assert_outcomes(passed=2, errors=2)
+    result.assert_outcomes(failed=2, errors=0)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_grumpy*",
+            "*_ test_grumpy _*",
             "*async def grumpy(ws):*",
             '>*raise ValueError(f"unexpected {message.text!r}")',
             "E*ValueError: unexpected 'hi'",
             "*The above exception was the direct cause of the following exception:*",
             "E*ServerError: the mock server at ws://127.0.0.1:* failed: handler grumpy on "
             "connection #0 (GET /): ValueError: unexpected 'hi'",
-            "*ERROR at teardown of test_asserting*",
+            "*_ test_asserting _*",
             "E*AssertionError: the handler's own assertion*",
         ]
     )

@@ -38,8 +38,8 @@ def run_inner(pytester: pytest.Pytester, body: str) -> pytest.RunResult:
     return pytester.runpytest()
 
 
-def test_unmet_expectation_fails_at_teardown(pytester: pytest.Pytester) -> None:
-    """An unmet expectation errors the test at teardown with a full ScriptError."""
+def test_unmet_expectation_fails_the_test(pytester: pytest.Pytester) -> None:
+    """An unmet expectation fails the test (call phase) with a full ScriptError."""
     result = run_inner(
         pytester,
         """
@@ -50,10 +50,10 @@ def test_greeting(ws_server):
         ws.send("goodbye")
 """,
     )
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_greeting*",
+            "*_ test_greeting _*",
             "E*ScriptError: connection #0 (GET /chat): script step 2 of 3, "
             "expect_text('hello'): expected 'hello', got text 'goodbye'",
             # The report lists the frames once, in its transcript section.
@@ -66,8 +66,8 @@ def test_greeting(ws_server):
     assert result.stdout.str().count("client -> server  TEXT") == 1
 
 
-def test_unfinished_script_fails_at_teardown(pytester: pytest.Pytester) -> None:
-    """A script still waiting at teardown on an open connection errors the test, naming the
+def test_unfinished_script_fails_the_test(pytester: pytest.Pytester) -> None:
+    """A script still waiting when the test ends on an open connection fails it, naming the
     step it was on."""
     result = run_inner(
         pytester,
@@ -85,10 +85,10 @@ def test_never_released(sockets, ws_server):
         time.sleep(0.01)
 """,
     )
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_never_released*",
+            "*_ test_never_released _*",
             "E*ScriptError: connection #0 (GET /): the script did not finish: it was at "
             "step 2 of 3, wait_for_release('go') (*",
         ]
@@ -158,7 +158,7 @@ def test_fail_fast(ws_server):
 
 
 def test_script_with_no_connection_fails(pytester: pytest.Pytester) -> None:
-    """A script set on a server that no client connected to errors the test at teardown."""
+    """A script set on a server that no client connected to fails the test."""
     result = run_inner(
         pytester,
         """
@@ -166,7 +166,7 @@ def test_nobody_came(ws_server):
     ws_server.script(send_text("hello?"))
 """,
     )
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         ["E*ScriptError: a script was set on ws://127.0.0.1:* but no client connected"]
     )
@@ -184,7 +184,7 @@ def test_no_second_connection(ws_server):
     ws_server.wait_for_connection(timeout=5).wait_closed(timeout=5)
 """,
     )
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1, errors=0)
     result.stdout.fnmatch_lines(
         [
             "E*ScriptError: a script was set for connection #1 on ws://127.0.0.1:*, but only "
