@@ -75,7 +75,5 @@ async def test_stopping_early_closes_cleanly_and_leaves_the_last_event_unacked(
     assert [e.id for e in await take(feed_client(ws_server.url), count=2)] == ["e1", "e2"]
 
     conn = await ws_server.connection()
-    info = await conn.wait_closed_async()
-    assert info.initiator is Direction.CLIENT
-    assert (info.client_code, info.clean) == (1000, True)
-    assert conn.received_json == [{"type": "subscribe", "topics": ["prices"]}, ack(1)]
+    await conn.assert_closed_async(1000, initiator=Direction.CLIENT, clean=True)
+    await conn.assert_received_async({"type": "subscribe", "topics": ["prices"]}, ack(1))
