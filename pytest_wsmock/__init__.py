@@ -18,6 +18,7 @@ from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import InlineHandler, echo, silent
 from ._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
 from ._handshakes import AUTO, WRONG, Handshake
+from ._http_records import HttpRequest
 from ._live import Connection
 from ._options import TLS_FAULTS, VIOLATION_KINDS, ServerOptions
 from ._protocol import (
@@ -29,6 +30,7 @@ from ._protocol import (
     Violation,
 )
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+from ._routes import Route
 from ._rules import Rule, rule
 from ._server import LIMIT_KINDS, MockServer
 from ._steps import (
@@ -69,6 +71,8 @@ __all__ = [
     "Headers",
     "ExtensionOffer",
     "Violation",
+    "HttpRequest",
+    "Route",
     # assertions and errors (_assertions, _errors)
     "ANY",
     "WsmockError",

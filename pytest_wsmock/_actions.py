@@ -31,11 +31,13 @@ from ._protocol import (
     Opcode,
     Outcome,
     PerMessageDeflate,
+    Request,
     State,
     Violation,
     build_close_payload,
 )
 from ._records import CloseInfo, Direction, Frame, Message
+from ._routes import Behaviour
 from ._rules import Rule
 from ._steps import Step
 from ._websocket import OutFrame, WebSocket
@@ -60,6 +62,21 @@ class Host(Protocol):
 
     def release_event(self, label: str) -> anyio.Event: ...
 
+    def early_behaviour(self, record: ConnectionRecord) -> Behaviour | None:
+        """The behaviour of a connection whose outcome acts before its request is read
+        (``close-before-request``), the record then listed; ``None`` in every other case."""
+        ...
+
+    def answer_http(self, request: Request, body: bytes, problem: tuple[int, str] | None) -> bytes:
+        """Record a plain-HTTP request (not a WebSocket connection: it is not listed) and
+        return the response to write (``problem``: its body could not be read)."""
+        ...
+
+    def behaviour(self, record: ConnectionRecord, request: Request | None) -> Behaviour:
+        """List ``record`` as a WebSocket connection and choose what it does: for its parsed
+        ``request``, or (``None``) for a connection that ended before a complete request."""
+        ...
+
 
 def client_rule(kind: str, detail: str, rfc: str) -> Violation:
     """A rule the client broke that the server records without failing the connection."""
@@ -75,7 +92,7 @@ class ConnectionCore:
         stream: ByteStream,
         record: ConnectionRecord,
         *,
-        outcome: Handshake,
+        outcome: Handshake | None = None,
         handler: Handler | None = None,
         steps: tuple[Step, ...] | None = None,
         rules: Sequence[Rule] = (),
@@ -85,7 +102,8 @@ class ConnectionCore:
         self.socket_stream = stream
         self.stream = stream
         self.record = record
-        self.outcome = outcome
+        # What the connection does: chosen by the host once the request is parsed (`choose`).
+        self.outcome = outcome or Handshake()
         self.handler = handler
         self.steps = steps
         #: Background rules, in order (``conn.on`` appends, in the server thread); the reader
@@ -100,6 +118,10 @@ class ConnectionCore:
         self.pong_count = 0
         #: The id of the task that reads the connection (rules' responses run in it).
         self.reader_task: int | None = None
+        self.route: str | None = None
+        self.chosen = outcome is not None
+        #: The request was plain HTTP: this is no WebSocket connection (never listed).
+        self.plain_http = False
         self.machine = ConnectionState()
         self.deflate: PerMessageDeflate | None = None
         # fast_acquire: no trip through the event loop when the lock is free (nearly always).
@@ -129,6 +151,22 @@ class ConnectionCore:
         #: Set when the script has done all it can do without the test: it returned, or waits
         #: at wait_for_release (replaced by a new event when the release comes).
         self.script_idle = anyio.Event()
+
+    # -- what the connection does ---------------------------------------------------------------
+
+    def adopt(self, behaviour: Behaviour) -> None:
+        """Take on what the host chose for this connection."""
+        self.chosen = True
+        self.outcome = behaviour.outcome
+        self.handler = behaviour.handler
+        self.steps = behaviour.steps
+        self.rules = list(behaviour.rules)
+        self.route = behaviour.route
+
+    def choose(self, request: Request | None) -> None:
+        """Ask the host what this connection does (once; the host lists the connection)."""
+        if not self.chosen and not self.plain_http:
+            self.adopt(self.host.behaviour(self.record, request))
 
     # -- Link: what the WebSocket reads ---------------------------------------------------------
 
@@ -160,6 +198,8 @@ class ConnectionCore:
         if self.ended.is_set():
             return
         self.ended.set()
+        # Ended before a complete request (teardown, say): still a connection, listed.
+        self.choose(None)
         violation = self.pings.unanswered()
         if violation is not None:
             self.record.violation(violation)

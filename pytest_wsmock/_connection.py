@@ -104,6 +104,7 @@ class ConnectionRecord:
         self._origin_allowed: bool | None = None
         self._script: ScriptProgress | None = None
         self._notes: list[str] = []
+        self._route: str | None = None
 
     # -- what the test reads ----------------------------------------------------------------
 
@@ -251,6 +252,11 @@ class ConnectionRecord:
         return script.failure if script else None
 
     @property
+    def route(self) -> str | None:
+        """The route that served this connection (its path or pattern); ``None``: server-wide."""
+        return self._get(lambda: self._route)
+
+    @property
     def show_credentials(self) -> bool:
         """Whether the transcript shows credential header values in full."""
         return self._show_credentials
@@ -317,6 +323,10 @@ class ConnectionRecord:
     def record_outcome(self, outcome: Any) -> None:
         """The handshake outcome chosen for this connection."""
         self._update(lambda: setattr(self, "_handshake", outcome))
+
+    def record_route(self, route: str | None) -> None:
+        """The route chosen for this connection."""
+        self._update(lambda: setattr(self, "_route", route))
 
     def record_request(self, request: Request) -> None:
         """The opening-handshake request, once parsed."""

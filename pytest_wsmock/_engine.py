@@ -61,7 +61,7 @@ class Engine(Reader):
         stream: ByteStream,
         record: ConnectionRecord,
         *,
-        outcome: Handshake,
+        outcome: Handshake | None = None,
         handler: Handler | None = None,
         steps: tuple[Step, ...] | None = None,
         rules: Sequence[Rule] = (),

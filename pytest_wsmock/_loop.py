@@ -59,8 +59,9 @@ class _LoopThread:
             self._ready.set_result(portal)
             await portal.sleep_until_stopped()
 
-    def request_stop(self) -> None:
-        """Ask the loop to cancel every remaining task and end, without waiting for it."""
+    def request_stop(self) -> threading.Thread:
+        """Ask the loop to cancel every remaining task and end, without waiting for it; the
+        thread that asks is returned, so the caller can wait for it too."""
         portal = self._ready.result()
 
         def stop() -> None:
@@ -69,7 +70,9 @@ class _LoopThread:
 
         # portal.call blocks until the loop runs it, which a loop blocked in synchronous code
         # never does: ask from a daemon thread of its own, so that only that thread waits.
-        threading.Thread(target=stop, name=f"wsmock-stop-{self.backend}", daemon=True).start()
+        asker = threading.Thread(target=stop, name=f"wsmock-stop-{self.backend}", daemon=True)
+        asker.start()
+        return asker
 
     def describe_stuck(self) -> str:
         """What still runs in this loop: the first non-library frame of every task, and of
@@ -122,12 +125,14 @@ class _Portals:
         """
         with self._lock:
             loops, self._loops = self._loops, {}
-        for loop, _ in loops.values():
-            loop.request_stop()
+        askers = [loop.request_stop() for loop, _ in loops.values()]
         deadline = time.monotonic() + timeout
         stuck = []
-        for loop, _ in loops.values():
+        for (loop, _), asker in zip(loops.values(), askers, strict=True):
             loop.thread.join(max(0.0, deadline - time.monotonic()))
+            # The asking thread returns once the loop has run the stop: waited for too, so
+            # that no thread of ours outlives the session (it ends soon after the loop).
+            asker.join(max(0.0, deadline - time.monotonic()))
             if loop.thread.is_alive():
                 stuck.append(
                     f"pytest-wsmock: the {loop.backend} event-loop thread did not stop within "

@@ -46,7 +46,7 @@ def json_difference(expected: Any, actual: Any, subset: bool, path: str = "$") -
             return f"; first difference at {path}: unexpected key {extra[0]!r}"
         return ""
     if isinstance(expected, list) and isinstance(actual, list):
-        for index, (want, got) in enumerate(zip(expected, actual)):
+        for index, (want, got) in enumerate(zip(expected, actual, strict=False)):
             found = json_difference(want, got, subset, f"{path}[{index}]")
             if found:
                 return found

@@ -19,6 +19,7 @@ from anyio.streams.tls import TLSStream
 from ._connection import ConnectionRecord
 from ._fastio import WriteStalled
 from ._handshakes import Handshake
+from ._http import is_plain_http, read_body
 from ._options import ServerOptions
 from ._protocol import (
     ConnectionState,
@@ -37,6 +38,7 @@ from ._protocol import (
     reason_phrase,
 )
 from ._records import HandshakeResponse
+from ._routes import Behaviour
 from ._steps import Step
 from ._tls import TlsFault
 
@@ -48,6 +50,12 @@ class _Host(Protocol):
     def url(self) -> str: ...
 
     def tls_context(self) -> ssl.SSLContext: ...
+
+    def early_behaviour(self, record: ConnectionRecord) -> Behaviour | None: ...
+
+    def answer_http(
+        self, request: Request, body: bytes, problem: tuple[int, str] | None
+    ) -> bytes: ...
 
 
 class Opening(Protocol):
@@ -66,7 +74,13 @@ class Opening(Protocol):
     unparsed: int
     write_lock: anyio.Lock
 
+    plain_http: bool
+
     def note(self, text: str) -> None: ...
+
+    def adopt(self, behaviour: Behaviour) -> None: ...
+
+    def choose(self, request: Request | None) -> None: ...
 
     async def act(self, outcome: Outcome) -> None: ...
 
@@ -77,8 +91,13 @@ class Opening(Protocol):
 
 async def open_connection(engine: Opening) -> bytes | None:
     """TLS (when on), then the opening handshake; the bytes after the request head when the
-    connection is now open, or ``None`` when it is not (the connection is then ending)."""
+    connection is now open, or ``None`` when it is not (the connection is then ending).
+
+    What the connection does is chosen once its request is parsed (``engine.choose``), which
+    lists it as a WebSocket connection; one that ends before a complete request is listed
+    then, before the server writes anything more."""
     if engine.options.tls and not await _tls_handshake(engine):
+        engine.choose(None)
         return None
     return await _opening_handshake(engine)
 
@@ -137,8 +156,10 @@ async def _tls_handshake(engine: Opening) -> bool:
 
 async def _opening_handshake(engine: Opening) -> bytes | None:
     options = engine.options
-    outcome = engine.outcome
-    if outcome.action == "close-before-request":
+    early = engine.host.early_behaviour(engine.record)
+    if early is not None:
+        # An outcome that acts before the request is read: it cannot wait for the request.
+        engine.adopt(early)
         engine.note("handshake outcome close-before-request: closed TCP before reading")
         await _refuse(engine)
         return None
@@ -152,6 +173,7 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
                 return None  # the server closed it (send_close, teardown): the record says so
             except (anyio.EndOfStream, anyio.BrokenResourceError) as exc:
                 reset = isinstance(exc, anyio.BrokenResourceError)
+                engine.choose(None)
                 engine.note(
                     "the client closed TCP before sending a complete handshake request"
                     + (" (reset)" if reset else "")
@@ -161,6 +183,7 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
                 return None
             result = parser.feed(data)
     if result is None:
+        engine.choose(None)
         engine.note(
             f"no complete handshake request within {options.handshake_timeout} s "
             f"(handshake_timeout); the server closed the connection"
@@ -168,11 +191,16 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
         engine.record.handshake_handled()
         return None
     if isinstance(result, Violation):
+        engine.choose(None)
         engine.record.violation(result)
         await _reject(engine, result.status or 400, [result])
         return None
     request = result
+    if is_plain_http(request):
+        await _serve_http(engine, request, parser.trailing)
+        return None
     engine.record.record_request(request)
+    engine.choose(request)
     violations = check_request(request, port=_local_port(engine), tls=options.tls)
     if violations:
         for violation in violations:
@@ -180,10 +208,27 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
         status = 426 if any(v.status == 426 for v in violations) else 400
         await _reject(engine, status, violations)
         return None
-    outcome = _check_origin(engine, request, outcome)
+    outcome = _check_origin(engine, request, engine.outcome)
     if not await _carry_out(engine, request, outcome):
         return None
     return parser.trailing
+
+
+async def _serve_http(engine: Opening, request: Request, trailing: bytes) -> None:
+    """A plain-HTTP request: no WebSocket connection (never listed). Read its body, let the
+    host record and answer it, write the answer, then close like a refused handshake."""
+    engine.plain_http = True
+    options = engine.options
+    body, problem = await read_body(
+        engine.stream,
+        request,
+        trailing,
+        limit=options.max_message_size,
+        timeout=options.handshake_timeout,
+    )
+    raw = engine.host.answer_http(request, body, problem)  # recorded before it is written
+    await _write(engine, raw, Handshake())
+    await _refuse(engine)
 
 
 def _local_port(engine: Opening) -> int | None:

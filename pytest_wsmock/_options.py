@@ -138,6 +138,9 @@ class ServerOptions:
             :data:`VIOLATION_KINDS`) that strict mode does not fail: they are still recorded,
             and the transcript notes them as allowed (ini ``wsmock_allow``, kinds separated
             by spaces or commas; default none).
+        strict_routes: WebSocket requests for a path no ``route()`` matches get ``404`` (and a
+            note) instead of the server-wide behaviour (ini ``wsmock_strict_routes``, default
+            false).
     """
 
     host: str = "127.0.0.1"
@@ -165,6 +168,7 @@ class ServerOptions:
     max_record_size: int | None = 256 * 2**20
     rules: tuple[Rule, ...] = ()
     allow: tuple[str, ...] = ()
+    strict_routes: bool = False
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -400,6 +404,7 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "max_record_size": _optional_size,
     "rules": check_rules,
     "allow": _allow,
+    "strict_routes": _flag,
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"
@@ -418,6 +423,7 @@ def parse_ini(values: Mapping[str, str]) -> dict[str, Any]:
         "max_header_size": int,
         "strict": _parse_bool,
         "show_credentials": _parse_bool,
+        "strict_routes": _parse_bool,
         "idle_timeout": _optional_float,
         "deadline": _optional_float,
         "max_connections": _optional_int,
@@ -470,6 +476,7 @@ INI_OPTIONS: dict[str, str] = {
     "show_credentials": "show credential header values in transcripts instead of masking them",
     "max_record_size": "bytes of record a connection may hold; past it the server closes 1008",
     "allow": "violation kinds strict mode does not fail, separated by spaces or commas",
+    "strict_routes": "answer WebSocket requests for paths no route() matches with 404 (true/false)",
 }
 
 #: Every :class:`TlsFault`, in order, for ``pytest.mark.parametrize("tls_fault", TLS_FAULTS)``:

@@ -255,7 +255,8 @@ def require_backend(backend: str) -> None:
 def _check_ini_names(config: pytest.Config) -> None:
     """Refuse an ini key that looks like ours but is not (``wsmock_tiemout``), naming the
     closest one: pytest only warns about unknown keys, and the option would be ignored."""
-    valid = [f"wsmock_{name}" for name in INI_OPTIONS]
+    # The server options' keys, and the report's own (the transcript's preview width).
+    valid = [f"wsmock_{name}" for name in INI_OPTIONS] + ["wsmock_preview"]
     # Config.inicfg: the keys of the ini file (pytest keeps the mapping for compatibility).
     given = [str(key) for key in getattr(config, "inicfg", {})]
     unknown = [key for key in given if key.startswith("wsmock_") and key not in valid]

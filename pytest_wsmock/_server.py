@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import re
 import ssl
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
@@ -13,6 +15,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from anyio.abc import SocketAttribute, SocketStream
 
+from ._connection import ConnectionRecord
 from ._engine import Engine, Handler
 from ._errors import (
     ClientViolationError,
@@ -21,10 +24,12 @@ from ._errors import (
 )
 from ._faults import Fault
 from ._handshakes import Handshake, check_outcomes
+from ._http_records import HttpRequest
 from ._live import Connection, LiveControl, refuse_in_loop
 from ._options import ServerOptions
-from ._protocol import Violation
+from ._protocol import Request, Violation
 from ._records import CloseInfo
+from ._routes import Behaviour, HttpRoute, Route, RouteTable
 from ._rules import ResponseFunction, Rule, rule
 from ._server_base import ServerBase
 from ._steps import Step, check_steps
@@ -50,6 +55,13 @@ LIMIT_KINDS = frozenset(
 _ACCEPT = Handshake()
 
 
+def _no_route(path: str, routes: Sequence[Route]) -> Handshake:
+    known = ", ".join(repr(r.pattern) for r in routes) or "none"
+    return Handshake.reject(
+        404, body=f"strict_routes: no route for {path!r} (routes: {known})\n"
+    ).named("no-route", "404 Not Found: no route for the path (strict_routes)")
+
+
 class MockServer(ServerBase):
     """A scriptable WebSocket server on loopback, run by a background thread.
 
@@ -72,47 +84,147 @@ class MockServer(ServerBase):
         self._rules: list[tuple[int | None, Rule]] = []
         self._released: set[str] = set()
         self._host = _EngineHost(self)
+        self._routes = RouteTable()
+        self._http_requests: list[HttpRequest] = []
+        # Accepted connections not listed yet, by id(): their live control.
+        self._unlisted: dict[int, LiveControl] = {}
 
     async def _accept(self, stream: SocketStream) -> None:
         peer = stream.extra(SocketAttribute.remote_address)
         control = LiveControl()
+        # Not listed (no index) until the request says it is a WebSocket connection, or the
+        # connection ends before a complete request: see `_list` and `_behaviour`.
+        conn = Connection(
+            self._waits,
+            control,
+            -1,
+            (str(peer[0]), int(peer[1])),
+            budget=self.options.max_record_size,
+            show_credentials=self.options.show_credentials,
+        )
+        engine = Engine(self._host, stream, conn)
+        control.portal = self._portal
+        control.engine = engine
         with self._cond:
-            conn = Connection(
-                self._waits,
-                control,
-                len(self._connections),
-                (str(peer[0]), int(peer[1])),
-                budget=self.options.max_record_size,
-                show_credentials=self.options.show_credentials,
-            )
-            self._connections.append(conn)
-            self._controls.append(control)
-            handler = self._handler
+            self._unlisted[id(conn)] = control
+        try:
+            await engine.run()
+        finally:
+            with self._cond:
+                self._unlisted.pop(id(conn), None)
+
+    def _list(self, conn: Connection) -> None:
+        """Give ``conn`` its index and list it (lock held; once)."""
+        control = self._unlisted.pop(id(conn))
+        conn.index = len(self._connections)
+        self._connections.append(conn)
+        self._controls.append(control)
+        self._cond.notify_all()
+
+    def _early_behaviour(self, conn: Connection) -> Behaviour | None:
+        with self._cond:
+            # The index the connection would get: the connections listed so far.
+            if self._outcome_for(len(self._connections)).action != "close-before-request":
+                return None
+            return self._behaviour(conn, None)
+
+    def _behaviour(self, conn: Connection, request: Request | None) -> Behaviour:
+        with self._cond:
+            self._list(conn)
             # A script is run (and owed) only by a connection whose handshake opens.
             steps = self._scripts.get(conn.index, self._scripts.get(None))
-            outcome = self._outcome_for(conn.index)
+            chosen = Behaviour(
+                self._outcome_for(conn.index),
+                self._handler,
+                steps,
+                tuple(self._rules_for(conn.index)),
+            )
+            route = self._routes.route_for(request.path) if request is not None else None
+            if route is not None:
+                chosen = self._routes.serve(route, conn, chosen)
+            elif request is not None and self.options.strict_routes:
+                note = f"strict_routes: no route for {request.path!r}; answered 404"
+                self._notes.append(f"{conn.label}: {note}")
+                conn.note(note)
+                chosen = Behaviour(_no_route(request.path, self._routes.routes))
             open_count = sum(not c.closed for c in self._connections[:-1])
             limit = self.options.max_connections
             if limit is not None and open_count >= limit:
                 # Over the limit: answered like a busy server, and noted.
-                outcome = _TOO_MANY
+                chosen = dataclasses.replace(chosen, outcome=_TOO_MANY)
                 conn.note(
                     f"max_connections: {open_count} connection(s) were open (limit {limit}); "
                     f"answered 503"
                 )
-            conn.record_outcome(outcome)
-        engine = Engine(
-            self._host,
-            stream,
-            conn,
-            outcome=outcome,
-            handler=handler,
-            steps=steps,
-            rules=self._rules_for(conn.index),
+            conn.record_route(chosen.route)
+            conn.record_outcome(chosen.outcome)
+        return chosen
+
+    def _answer_http(self, request: Request, body: bytes, problem: tuple[int, str] | None) -> bytes:
+        with self._cond:
+            answer = self._routes.answer_http(request, body, problem)
+            self._http_requests.append(answer.record)
+            if answer.note is not None:
+                self._notes.append(answer.note)
+            self._cond.notify_all()
+        return answer.raw
+
+    def route(
+        self,
+        path: str | re.Pattern[str],
+        *,
+        handler: Handler | None = None,
+        script: Sequence[Step] | None = None,
+        handshake: Handshake | Fault | Sequence[Handshake | Fault] | None = None,
+        rules: Sequence[Rule] = (),
+    ) -> Route:
+        """Give WebSocket connections to ``path`` their own behaviour; return the :class:`Route`.
+
+        ``path`` is an exact path (compared with the request's path without its query) or a
+        compiled regex (``fullmatch``). What the route does not set comes from the server-wide
+        ``handler``/``script``/``handshake``; ``handshake`` outcomes count this route's
+        connections (the last repeats). A later ``route()`` for the same path replaces it.
+        Applies to connections whose request is read after the call.
+
+        Raises:
+            ConfigError: a bad path, both a handler and a script, or a handshake outcome that
+                closes before the request is read (it cannot depend on the path).
+        """
+        made = Route(
+            path, handler=handler, script=script, handshake=handshake, rules=rules, lock=self._cond
         )
-        control.portal = self._portal
-        control.engine = engine
-        await engine.run()
+        with self._cond:
+            self._routes.add_route(made)
+        return made
+
+    def http(
+        self,
+        path: str | re.Pattern[str],
+        *,
+        status: int = 200,
+        json: Any = None,
+        body: bytes | str = b"",
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        method: str = "GET",
+    ) -> None:
+        """Answer plain (non-upgrade) ``method`` requests for ``path`` with this response.
+
+        ``json=`` sends JSON (``Content-Type: application/json``), ``body=`` bytes or text.
+        Every answer has ``Content-Length`` and ``Connection: close``; the server closes the
+        connection after it. A later ``http()`` for the same path and method replaces it.
+        Requests are recorded in :attr:`http_requests`; they are no WebSocket connections.
+        """
+        answer = HttpRoute.build(
+            path, status=status, json=json, body=body, headers=headers, method=method
+        )
+        with self._cond:
+            self._routes.add_http(answer)
+
+    @property
+    def http_requests(self) -> list[HttpRequest]:
+        """Every plain-HTTP request answered so far, in order (recorded before the answer)."""
+        with self._cond:
+            return list(self._http_requests)
 
     async def _settle_behaviour(self) -> None:
         # Scripts of connections that are no longer open run their lifecycle to the end (all
@@ -427,3 +539,14 @@ class _EngineHost:
 
     def release_event(self, label: str) -> anyio.Event:
         return self._server.release_event(label)
+
+    def early_behaviour(self, record: ConnectionRecord) -> Behaviour | None:
+        assert isinstance(record, Connection)
+        return self._server._early_behaviour(record)
+
+    def behaviour(self, record: ConnectionRecord, request: Request | None) -> Behaviour:
+        assert isinstance(record, Connection)
+        return self._server._behaviour(record, request)
+
+    def answer_http(self, request: Request, body: bytes, problem: tuple[int, str] | None) -> bytes:
+        return self._server._answer_http(request, body, problem)

@@ -263,10 +263,34 @@ class ServerBase:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
 
-    def url_for(self, path: str = "/") -> str:
-        """The URL of ``path`` on this server (a leading ``/`` is added when missing)."""
+    def url_for(self, path: str = "/", scheme: str | None = None) -> str:
+        """The URL of ``path`` on this server (a leading ``/`` is added when missing).
+
+        ``scheme="http"`` gives the ``http://`` URL of a plain server, for the plain HTTP it
+        answers (``ws_server.http(...)``); a TLS server's are ``https``/``wss``. By default,
+        the WebSocket URL.
+
+        Raises:
+            ConfigError: a scheme this server does not speak (``"https"`` on a plain server,
+                ``"ws"`` on a TLS one); the message names the right one.
+        """
         if not path.startswith("/"):
             path = "/" + path
+        if scheme is not None and scheme != self.scheme:
+            tls = self.options.tls
+            known = {"ws": "ws", "wss": "ws", "http": "http", "https": "http"}
+            if scheme not in known:
+                raise ConfigError(
+                    f"url_for(scheme={scheme!r}): the scheme must be one of 'ws', 'wss', "
+                    f"'http', 'https' (or None: {self.scheme!r})"
+                )
+            right = known[scheme] + ("s" if tls else "")
+            if scheme != right:
+                kind = "a TLS server" if tls else "a plain (not TLS) server"
+                raise ConfigError(
+                    f"url_for(scheme={scheme!r}): this is {kind}: use scheme={right!r}"
+                )
+            return self.url.replace(f"{self.scheme}://", f"{scheme}://", 1) + path
         return self.url + path
 
     def tls_server_context(self) -> ssl.SSLContext:
@@ -304,9 +328,11 @@ class ServerBase:
 
     @property
     def connections(self) -> list[Connection]:
-        """Every TCP connection that reached the server so far, in order of arrival, whether
-        its opening handshake succeeded or not (rejected, TLS failed, closed before the
-        request); :attr:`Connection.accepted` says which opened."""
+        """Every connection that reached the server so far, opened or not (handshake rejected,
+        TLS failed, closed before a complete request; :attr:`Connection.accepted` says which
+        opened), in the order they were listed: a connection is listed, and numbered, once its
+        request shows a WebSocket request, or once it ends before a complete request. Plain
+        HTTP requests are not connections (see ``http_requests``)."""
         with self._cond:
             return list(self._connections)
 

@@ -307,7 +307,7 @@ def render_server(server: Server, *, preview: int = DEFAULT_PREVIEW) -> str:
     ``show_credentials`` option is on; payloads cut to ``preview``, 0: whole)."""
     connections = server.connections
     show = server.show_credentials
-    head = f"{server.url}: {len(connections)} connection(s)"
+    head = f"{server.url}: {len(connections)} connection(s)" + render_http_requests(server)
     head += "".join(f"\n  server note: {clean_lines(note)}" for note in server.notes)
     if not connections:
         return head + "; no client connected"
@@ -320,3 +320,12 @@ def render_server(server: Server, *, preview: int = DEFAULT_PREVIEW) -> str:
             ),
         ]
     )
+
+
+def render_http_requests(server: object) -> str:
+    """The plain-HTTP requests a server answered (``""`` for none, or a server without)."""
+    requests: Sequence[object] = getattr(server, "http_requests", ())
+    if not requests:
+        return ""
+    lines = "".join(f"\n  http #{n}: {clean(str(request))}" for n, request in enumerate(requests))
+    return f", {len(requests)} plain HTTP request(s){lines}"

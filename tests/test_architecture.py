@@ -16,6 +16,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_preview",
         "_errors",
         "_records",
+        "_http_records",
         "_matchers",
         "_assertions",
         "_transcript",
@@ -33,6 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_faults",
         "_frame_violations",
         "_handlers",
+        "_routes",
     ),
     "engine": (
         "_fastio",
@@ -40,6 +42,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_pings",
         "_actions",
         "_reading",
+        "_http",
         "_opening",
         "_script",
         "_engine",

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from pytest_wsmock import Direction, Fault, ServerFactory, send_text, wait_for_release
+from pytest_wsmock import Direction, Fault, Handshake, ServerFactory, send_text, wait_for_release
 
 from ..compliance._raw import RawClient, handshake_request
 
@@ -35,15 +35,21 @@ def test_close_then_drop_never_looks_at_the_answer(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_send_close_before_the_request_closes_after_the_101(
+def test_send_close_before_the_101_closes_after_it(
     ws_server_factory: ServerFactory, backend: str
 ) -> None:
-    """send_close() before the request came: the close frame follows the 101 at once."""
+    """send_close() before the 101 was written: the close frame follows the 101 at once.
+
+    (A connection is listed once its request is parsed, so the test reaches it while the
+    handshake outcome's delay holds the 101 back.)"""
     server = ws_server_factory(backend=backend, close_timeout=30, strict=False)
+    server.handshake(Handshake.accept().delayed(0.5))
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        client = RawClient(sock)
+        client.send_raw(handshake_request(server.host, server.port))
         deadline = time.monotonic() + 5
         while not server.connections:
-            assert time.monotonic() < deadline, "the server never accepted the connection"
+            assert time.monotonic() < deadline, "the server never read the request"
             time.sleep(0.01)
         conn = server.connections[0]
         done = threading.Event()
@@ -53,9 +59,6 @@ def test_send_close_before_the_request_closes_after_the_101(
             done.set()
 
         threading.Thread(target=close_from_the_test, daemon=True).start()
-        time.sleep(0.3)
-        client = RawClient(sock)
-        client.send_raw(handshake_request(server.host, server.port))
         assert client.read_response().status == 101
         assert client.read_close(timeout=5).close_code == 1000
         client.send_close(1000)

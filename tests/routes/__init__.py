@@ -1,0 +1,1 @@
+"""Per-path routes, plain HTTP on the WebSocket port, url_for(scheme=)."""
