@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import socket
 import sys
 import threading
 import time
@@ -14,6 +15,8 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
+
+from ._errors import ServerError
 
 #: Seconds that stopping every loop thread may take at the end of the session. A thread still
 #: running after that is left behind (it is a daemon thread, so it does not keep the process
@@ -205,3 +208,19 @@ def _close_at_exit() -> None:
 
 PORTALS = _Portals()
 atexit.register(_close_at_exit)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host`` and listening: done here, in the caller's thread, rather
+    than through anyio's listener factory, which resolves the address in a worker thread."""
+    address = "127.0.0.1" if host == "localhost" else host
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ServerError(f"cannot listen on {host} port {port}: {exc}") from exc
+    return sock

@@ -318,3 +318,26 @@ class RouteTable:
             route=route,
         )
         return HttpAnswer(record, raw, note)
+
+
+def url_with_scheme(url: str, scheme: str | None, *, tls: bool) -> str:
+    """``url`` (a server's ``ws://`` or ``wss://`` URL) with ``scheme`` instead: ``http`` or
+    ``https`` for the plain HTTP the server answers (``None``: unchanged).
+
+    Raises:
+        ConfigError: a scheme the server does not speak; the message names the right one.
+    """
+    current = "wss" if tls else "ws"
+    if scheme is None or scheme == current:
+        return url
+    known = {"ws": "ws", "wss": "ws", "http": "http", "https": "http"}
+    if scheme not in known:
+        raise ConfigError(
+            f"url_for(scheme={scheme!r}): the scheme must be one of 'ws', 'wss', "
+            f"'http', 'https' (or None: {current!r})"
+        )
+    right = known[scheme] + ("s" if tls else "")
+    if scheme != right:
+        kind = "a TLS server" if tls else "a plain (not TLS) server"
+        raise ConfigError(f"url_for(scheme={scheme!r}): this is {kind}: use scheme={right!r}")
+    return url.replace(f"{current}://", f"{scheme}://", 1)

@@ -30,10 +30,11 @@ from ._errors import (
 )
 from ._fastio import serve_asyncio
 from ._live import Connection, Waits, refuse_in_loop
-from ._loop import PORTALS
+from ._loop import PORTALS, listening_socket
 from ._options import ServerOptions
 from ._preview import DEFAULT_PREVIEW
 from ._protocol import Violation
+from ._routes import url_with_scheme
 from ._transcript import render_server
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class ServerBase:
         """
         if self._portal is not None:
             raise ServerError("this server is already started")
-        sock = _listening_socket(self.options.host, self.options.port)
+        sock = listening_socket(self.options.host, self.options.port)
         self._port = sock.getsockname()[1]
         self._portal = PORTALS.get(self.options.backend)
         self._serve_future = self._portal.start_task_soon(self._serve, sock)
@@ -140,7 +141,7 @@ class ServerBase:
         self._serve_future = None
         self._scope = None
         self._stopping = False
-        sock = _listening_socket(self.options.host, port or 0)
+        sock = listening_socket(self.options.host, port or 0)
         self._portal = PORTALS.get(self.options.backend)
         self._serve_future = self._portal.start_task_soon(self._serve, sock)
 
@@ -276,22 +277,7 @@ class ServerBase:
         """
         if not path.startswith("/"):
             path = "/" + path
-        if scheme is not None and scheme != self.scheme:
-            tls = self.options.tls
-            known = {"ws": "ws", "wss": "ws", "http": "http", "https": "http"}
-            if scheme not in known:
-                raise ConfigError(
-                    f"url_for(scheme={scheme!r}): the scheme must be one of 'ws', 'wss', "
-                    f"'http', 'https' (or None: {self.scheme!r})"
-                )
-            right = known[scheme] + ("s" if tls else "")
-            if scheme != right:
-                kind = "a TLS server" if tls else "a plain (not TLS) server"
-                raise ConfigError(
-                    f"url_for(scheme={scheme!r}): this is {kind}: use scheme={right!r}"
-                )
-            return self.url.replace(f"{self.scheme}://", f"{scheme}://", 1) + path
-        return self.url + path
+        return url_with_scheme(self.url, scheme, tls=self.options.tls) + path
 
     def tls_server_context(self) -> ssl.SSLContext:
         """The server-side ``ssl.SSLContext`` (with the configured TLS fault)."""
@@ -499,22 +485,6 @@ class ServerBase:
     async def _settle_behaviour(self) -> None:
         """Before teardown cancels the connections: let behaviour finish what the state of the
         connections already decides (:class:`MockServer` implements it)."""
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host`` and listening: done here, in the caller's thread, rather
-    than through anyio's listener factory, which resolves the address in a worker thread."""
-    address = "127.0.0.1" if host == "localhost" else host
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((address, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ServerError(f"cannot listen on {host} port {port}: {exc}") from exc
-    return sock
 
 
 def _first(item: tuple[int, str, Violation]) -> int:

@@ -47,7 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_script",
         "_engine",
     ),
-    "server": ("_live", "_loop", "_server_base", "_server", "_factory"),
+    "server": ("_live", "_loop", "_server_base", "_server_live", "_server", "_factory"),
     "plugin": ("_plugin",),
 }
 #: The package's face: it re-exports every layer.

@@ -20,6 +20,7 @@ from pytest_wsmock import (
     WebSocket,
     echo,
     expect_text,
+    rule,
     send_text,
 )
 
@@ -247,3 +248,24 @@ def test_expect_text_is_offered_to_the_route_script(ws_server: MockServer) -> No
     assert conn.script is not None
     assert conn.script.done
     assert conn.script.failure is None
+
+
+def test_a_routes_rules_answer_before_the_server_wide_ones(ws_server: MockServer) -> None:
+    """A route's rules answer its connections, before the server-wide rules; other paths get
+    only the server-wide ones."""
+    ws_server.on(expect_text("ping"), send_text("server-wide pong"))
+    ws_server.route("/feed", rules=[rule(expect_text("ping"), send_text("feed pong"))])
+    for path, expected in (("/feed", "feed pong"), ("/other", "server-wide pong")):
+        with websockets.sync.client.connect(ws_server.url_for(path), open_timeout=TIMEOUT) as ws:
+            ws.send("ping")
+            assert ws.recv(timeout=TIMEOUT) == expected
+    feed, other = ws_server.wait_for_connection(0), ws_server.wait_for_connection(1)
+    assert feed.route == "/feed"
+    assert other.route is None
+    assert any(note.startswith("rule #0 expect_text('ping') answered") for note in feed.notes)
+
+
+def test_route_rules_must_be_rules(ws_server: MockServer) -> None:
+    """Anything but rule(...) values in a route's rules is refused, naming what to write."""
+    with pytest.raises(ConfigError, match=r"rule\(\.\.\.\)"):
+        ws_server.route("/feed", rules=[send_text("x")])  # type: ignore[list-item]
