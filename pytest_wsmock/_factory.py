@@ -59,6 +59,14 @@ class ServerFactory:
             server.settle()
         _raise_first(_checked(self.servers))
 
+    def failures(self) -> list[WsmockError]:
+        """Settle every server and return, without raising, what failed and was not reported
+        yet (each failure is then marked reported): for the report of a test function that
+        failed itself, where the servers' failures explain it."""
+        for server in self.servers:
+            server.settle()
+        return _checked(self.servers)
+
     def close(self) -> None:
         """Stop every server, then raise what failed since :meth:`verdict` (or everything,
         when the test function failed and :meth:`verdict` did not run)."""

@@ -97,7 +97,12 @@ def _kind_for(expected: Any) -> str:
 
 
 def check_message(
-    expected: Any, message: Message, *, kind: str = "auto", subset: bool = False
+    expected: Any,
+    message: Message,
+    *,
+    kind: str = "auto",
+    subset: bool = False,
+    restate: bool = True,
 ) -> str | None:
     """``None`` when ``message`` satisfies ``expected``, else why not (one line).
 
@@ -107,6 +112,8 @@ def check_message(
         kind: ``text``, ``binary``, ``json``, ``message`` (text or binary), or ``auto``: as
             ``assert_received`` reads a bare value.
         subset: JSON dicts need only contain the expected keys.
+        restate: repeat the expected JSON value in the answer; a step, whose description
+            already shows it, says only what came and where it first differs.
     """
     if kind == "auto":
         kind = _kind_for(expected)
@@ -130,6 +137,8 @@ def check_message(
         if not ok:
             how = "containing" if subset else "equal to"
             where = "" if callable(expected) else json_difference(expected, value, subset)
+            if not restate and not callable(expected):
+                return f"got JSON {value!r}{where}"
             return f"expected JSON {how} {describe_matcher(expected)}, got JSON {value!r}{where}"
         return None
     else:

@@ -37,6 +37,8 @@ FACTORY = pytest.StashKey[ServerFactory]()
 #: Transcripts of passing tests, printed at the end with --wsmock-transcript.
 PASSED_TRANSCRIPTS = pytest.StashKey[list[tuple[str, str]]]()
 SECTION = "wsmock transcript"
+#: What the servers saw go wrong, added to the report of a test function that failed itself.
+VERDICT_SECTION = "wsmock server failures"
 #: The preview width of transcripts (--wsmock-preview, ini wsmock_preview).
 PREVIEW = pytest.StashKey[int]()
 #: The transcript a test's report showed, and in which phase (it is shown once).
@@ -143,10 +145,22 @@ def pytest_runtest_makereport(
         # The report shows the transcript: the error's message points to it rather than
         # listing the last frames a second time (read before the report renders it).
         _point_to_transcript(call.excinfo.value)
+    verdict = None
+    factory = item.stash.get(FACTORY, None)
+    if call.when == "call" and call.excinfo is not None and factory is not None:
+        # The test function failed, so pytest_runtest_call did not give the servers' verdict.
+        # What the servers saw (often why the client failed: a script that expected something
+        # else) is part of this failure, not a second, teardown error.
+        verdict = factory.failures()
+        for error in verdict:
+            _point_to_transcript(error)
     outcome = yield
     report = outcome.get_result()
     if servers is None:
         return
+    if verdict:
+        text = "\n".join(f"{type(e).__module__}.{type(e).__qualname__}: {e}" for e in verdict)
+        report.sections.append((VERDICT_SECTION, text))
     show_passed = item.config.getoption("--wsmock-transcript")
     wanted = report.failed or (show_passed and report.when == "teardown" and report.passed)
     if servers and wanted:

@@ -228,7 +228,9 @@ class _Expect(Step):
         self.check(message)
 
     def check(self, message: Message) -> None:
-        why = check_message(self.expected, message, kind=self.kind, subset=self.subset)
+        why = check_message(
+            self.expected, message, kind=self.kind, subset=self.subset, restate=False
+        )
         if why is not None:
             raise StepFailed(why)
 

@@ -49,6 +49,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "server": ("_live", "_loop", "_server_base", "_server_live", "_server", "_factory"),
     "plugin": ("_plugin",),
+    # A subpackage counts as one module: the conformance kit sits above the plugin.
+    "conformance": ("conformance",),
 }
 #: The package's face: it re-exports every layer.
 FACADE = "__init__"
@@ -61,7 +63,7 @@ ALLOWED_PRIVATE = {
 
 
 def _module_name(path: Path) -> str:
-    """``_protocol`` for every file of the sans-IO package, else the file's stem."""
+    """The subpackage (``_protocol``, ``conformance``) for each of its files, else the stem."""
     relative = path.relative_to(PACKAGE)
     return relative.parts[0] if len(relative.parts) > 1 else path.stem
 
@@ -80,12 +82,12 @@ def _sources() -> list[Path]:
 def _imports(path: Path) -> set[str]:
     """Sibling modules ``path`` imports, at any depth (TYPE_CHECKING and functions included)."""
     tree = ast.parse(path.read_text())
-    inside_protocol = path.parent.name == "_protocol"
+    inside_subpackage = path.parent != PACKAGE
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
-            if inside_protocol and node.level == 1:
-                continue  # within the sans-IO package
+            if inside_subpackage and node.level == 1:
+                continue  # within the subpackage
             target = (node.module or "").split(".")[0]
             if target:
                 found.add(target)

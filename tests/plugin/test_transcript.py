@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ._support import HELD_SOCKETS, write_ini
+from ._support import write_ini
 
 FAILING = """
 import websockets.sync.client
@@ -226,27 +226,33 @@ def test_an_assertion_failure_lists_the_frames_once(pytester: pytest.Pytester) -
     assert output.count("client -> server  TEXT") == 1
 
 
-CALL_AND_TEARDOWN = (
-    HELD_SOCKETS
-    + """
+CALL_AND_TEARDOWN = """
 
-def test_fails_twice(sockets, ws_server):
-    ws_server.script(expect_text("hello"), expect_text("never sent", timeout=30))
-    stack = contextlib.ExitStack()
-    sockets.append(stack)  # still connected when the server's teardown judges the script
+@pytest.fixture
+def dropped():
+    held = []
+    yield held
+    for ws in held:
+        ws.socket.close()  # at teardown, before the server's: TCP ends without a close frame
+
+
+def test_fails_twice(ws_server, dropped):
+    ws_server.script(expect_text("hello"))
+    stack = contextlib.ExitStack()  # never closed: the fixture drops the connection instead
     ws = stack.enter_context(websockets.sync.client.connect(ws_server.url, open_timeout=2))
+    dropped.append(ws)
     ws.send("hello")
     ws_server.wait_for_connection().wait_for_message()
     assert False, "the test's own failure"
 """
-)
 
 
 def test_a_teardown_error_after_a_failed_call_shows_only_what_changed(
     pytester: pytest.Pytester,
 ) -> None:
-    """The call's report has the transcript; the teardown's (the unfinished script) only the
-    lines that changed since: the frames already shown are not repeated."""
+    """The call's report has the transcript; the teardown's (a violation while a fixture
+    drops the client) only the lines that changed since: the frames already shown are not
+    repeated."""
     write_ini(pytester)
     pytester.makepyfile(
         "import contextlib\nimport pytest\nimport websockets.sync.client\n"
@@ -257,7 +263,8 @@ def test_a_teardown_error_after_a_failed_call_shows_only_what_changed(
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_fails_twice*",
-            "E*ScriptError: connection #0 (GET /): the script did not finish*",
+            "E*ClientViolationError*",
+            "*no-closing-handshake: the client closed TCP (FIN) without sending a close frame*",
             "*- wsmock transcript -*",
             "(what changed since the call report of this test, which shows the rest)",
             "connection #0 (GET /) from 127.0.0.1:*",

@@ -200,8 +200,8 @@ def test_expect_close(ws_server: MockServer) -> None:
         pytest.param(
             expect_json({"op": "auth"}, subset=True),
             '{"op":"ping","x":1}',
-            "expect_json({'op': 'auth'}, subset=True): expected JSON containing {'op': 'auth'}, "
-            "got JSON {'op': 'ping', 'x': 1}",
+            "expect_json({'op': 'auth'}, subset=True): got JSON {'op': 'ping', 'x': 1}; "
+            "first difference at $.op: expected 'auth', got 'ping'",
             id="json-subset",
         ),
         pytest.param(
