@@ -82,6 +82,8 @@ class Engine(Reader):
             trailing = await open_connection(self)
             self.handshake_over.set()
             if trailing is None:
+                # A script runs only on a connection that opened: nothing is owed to settle.
+                self.script_idle.set()
                 return
             async with anyio.create_task_group() as tg:
                 self.task_group = tg

@@ -4,8 +4,10 @@ never an unfinished script when a fault outlives the test, and no data after the
 from __future__ import annotations
 
 import pytest
+import websockets.sync.client
+from websockets.exceptions import InvalidStatus
 
-from pytest_wsmock import Direction, Fault, MockServer, send_text
+from pytest_wsmock import Direction, Fault, Handshake, MockServer, send_text
 
 from ..plugin._support import HELD_SOCKETS, RAW_CLIENT, write_ini
 from ..scripts._support import sync_client
@@ -116,3 +118,19 @@ def test_no_data_after_the_mocks_own_close_frame(ws_server: MockServer) -> None:
     assert after == ["CLOSE"], conn.frames
     assert [m.text for m in conn.sent] == ["a"]
     assert any("skipped" in note and "after the close" in note for note in conn.notes), conn.notes
+
+
+def test_a_refused_connection_owes_no_script(ws_server: MockServer) -> None:
+    """A script runs only on a connection that opened: a refused one has nothing to settle, so
+    the verdict and teardown do not wait close_timeout for it (they did, twice, 2 s each)."""
+    ws_server.handshake(Handshake.reject(503), Handshake.accept())
+    ws_server.script(send_text("hi"))
+    with pytest.raises(InvalidStatus):
+        websockets.sync.client.connect(ws_server.url, open_timeout=5)
+    refused = ws_server.wait_for_connection(0)
+    refused.wait_closed()
+    engine = ws_server._controls[0].engine
+    assert engine is not None
+    assert not engine.script_unsettled()
+    with websockets.sync.client.connect(ws_server.url, open_timeout=5) as ws:
+        assert ws.recv(timeout=5) == "hi"
