@@ -172,3 +172,54 @@ def test_an_unknown_kind_in_the_ini_file_is_one_usage_error(pytester: pytest.Pyt
             "(did you mean 'no-close-reply'?)*"
         ]
     )
+
+
+DROPPING_CLIENTS = """
+import contextlib
+
+import pytest
+import websocket
+import websockets.sync.client
+
+
+def drop_websocket_client(url):
+    ws = websocket.create_connection(url, timeout=5)
+    ws.send("hello")
+    ws.sock.close()  # TCP ends without a close frame
+
+
+def drop_websockets_sync(url):
+    stack = contextlib.ExitStack()  # never closed: the socket is dropped instead
+    ws = stack.enter_context(websockets.sync.client.connect(url, open_timeout=5))
+    ws.send("hello")
+    ws.socket.close()
+
+
+@pytest.mark.parametrize("drop", [drop_websocket_client, drop_websockets_sync])
+MARKER
+def test_dropping_client(ws_server, drop):
+    drop(ws_server.url)
+    conn = ws_server.wait_for_connection()
+    conn.wait_closed()
+    assert conn.received_texts == ["hello"]
+    assert [v.kind for v in conn.violations] == ["no-closing-handshake"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("marker", "outcome"),
+    [
+        pytest.param('@pytest.mark.wsmock(allow=["no-closing-handshake"])', {"passed": 2}, id="on"),
+        pytest.param("", {"failed": 2}, id="off"),
+    ],
+)
+def test_real_clients_that_drop_tcp_pass_when_the_kind_is_allowed(
+    pytester: pytest.Pytester, marker: str, outcome: dict[str, int]
+) -> None:
+    """websocket-client and websockets' sync client, each dropping TCP without a close frame:
+    with ``allow=["no-closing-handshake"]`` the test passes (the violation still recorded);
+    without it, it fails as its own failure."""
+    write_ini(pytester)
+    pytester.makepyfile(DROPPING_CLIENTS.replace("MARKER", marker))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(**outcome)
