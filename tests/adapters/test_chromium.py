@@ -168,7 +168,8 @@ def test_frame_violation(
     # ... while the browser sent a close frame with 1002 and its reason on the wire.
     info = ws_server.wait_for_connection(0).wait_closed(TIMEOUT)
     assert (info.client_code, info.client_reason) == (1002, wire_reason)
-    assert info.tcp_closed_by is Direction.CLIENT
+    # Who closed TCP is not pinned: Chromium's FIN and the server's, after the closing
+    # handshake, race (the server closed first in 1 of 3 runs on a loaded machine).
 
 
 def test_wss_with_the_session_ca(wss_server: MockServer, chromium: Chromium) -> None:
