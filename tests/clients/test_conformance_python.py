@@ -1,0 +1,31 @@
+"""The seven Python clients through every catalogue of the conformance kit, checked against
+the project's pins (tests/clients/conformance.json), from which the docs tables are made."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_wsmock.conformance import ALL, conformance_tests
+
+from ..adapters.python_clients import (
+    Aiohttp,
+    HttpxWs,
+    TrioWebsocket,
+    WebsocketClient,
+    WebsocketsAsyncio,
+    WebsocketsSync,
+    Wsproto,
+)
+from ..adapters.trio_client import TRIO_WEBSOCKET_LEAK
+
+PINS = "conformance.json"
+
+test_websockets_asyncio = conformance_tests(WebsocketsAsyncio(), pins=PINS, catalogues=ALL)
+test_websockets_sync = conformance_tests(WebsocketsSync(), pins=PINS, catalogues=ALL)
+test_aiohttp = conformance_tests(Aiohttp(), pins=PINS, catalogues=ALL)
+test_websocket_client = conformance_tests(WebsocketClient(), pins=PINS, catalogues=ALL)
+test_wsproto = conformance_tests(Wsproto(), pins=PINS, catalogues=ALL)
+test_httpx_ws = conformance_tests(HttpxWs(), pins=PINS, catalogues=ALL)
+test_trio_websocket = pytest.mark.filterwarnings(TRIO_WEBSOCKET_LEAK)(
+    conformance_tests(TrioWebsocket(), pins=PINS, catalogues=ALL)
+)
