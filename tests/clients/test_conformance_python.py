@@ -3,6 +3,10 @@ the project's pins (tests/clients/conformance.json), from which the docs tables 
 
 from __future__ import annotations
 
+import gc
+import warnings
+from collections.abc import Iterator
+
 import pytest
 
 from pytest_wsmock.conformance import ALL, conformance_tests
@@ -29,3 +33,13 @@ test_httpx_ws = conformance_tests(HttpxWs(), pins=PINS, catalogues=ALL)
 test_trio_websocket = pytest.mark.filterwarnings(TRIO_WEBSOCKET_LEAK)(
     conformance_tests(TrioWebsocket(), pins=PINS, catalogues=ALL)
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_trio_websocket_leaks() -> Iterator[None]:
+    """Collect the sockets trio-websocket leaked (see tests/adapters/trio_client.py) before
+    the module ends, rather than in some later test; their ResourceWarning is known."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
