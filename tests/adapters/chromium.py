@@ -119,7 +119,38 @@ class ChromiumFailure(Exception):
             {"name": thrown[0]["name"], "message": thrown[0]["message"]} if thrown else None
         )
         self.note = note
+        #: What the conformance kit names the verdict by: the first thing page script saw
+        #: (the exception the API threw, ``error event``, ``close event`` or ``no event``).
+        self.type = self._kind()
+        #: The rest of what page script saw, e.g. ``close 1006 (wasClean=false)``.
+        self.message = self._rest()
         super().__init__(self.describe())
+
+    def _kind(self) -> str:
+        if self.exception is not None:
+            return self.exception["name"]
+        if self.error:
+            return "error event"
+        return "close event" if self.close is not None else "no event"
+
+    def _close_text(self) -> str:
+        if self.close is None:
+            return ""
+        reason = f" {self.close['reason']!r}" if self.close["reason"] else ""
+        clean = "true" if self.close["clean"] else "false"
+        return f"close {self.close['code']}{reason} (wasClean={clean})"
+
+    def _rest(self) -> str:
+        parts = []
+        if self.exception is not None:
+            parts.append(self.exception["message"])
+            if self.error:
+                parts.append("error event")
+        if self.close is not None:
+            parts.append(self._close_text())
+        if self.note:
+            parts.append(self.note)
+        return ", then ".join(parts) if parts else "nothing"
 
     def describe(self) -> str:
         """``error event, then close 1006 (wasClean=false)``, and the like."""
@@ -129,9 +160,7 @@ class ChromiumFailure(Exception):
         if self.error:
             parts.append("error event")
         if self.close is not None:
-            reason = f" {self.close['reason']!r}" if self.close["reason"] else ""
-            clean = "true" if self.close["clean"] else "false"
-            parts.append(f"close {self.close['code']}{reason} (wasClean={clean})")
+            parts.append(self._close_text())
         seen = ", then ".join(parts) if parts else "no event"
         return f"{self.note}: {seen}" if self.note else seen
 
