@@ -135,11 +135,13 @@ def websockets_options(options: Options) -> dict[str, Any]:
         "ping_interval": None,  # no keepalive pings in the record
         "proxy": None,
         "max_size": MAX_SIZE,
-        "ssl": ca_context(options),
         "subprotocols": [Subprotocol(p) for p in options.subprotocols] or None,
         "compression": "deflate" if options.deflate else None,
         "origin": Origin(options.origin) if options.origin else None,
     }
+    context = ca_context(options)
+    if context is not None:  # else websockets' default context for a wss:// URL
+        kwargs["ssl"] = context
     headers = dict(options.headers)
     if "User-Agent" in headers:
         kwargs["user_agent_header"] = headers.pop("User-Agent")

@@ -8,6 +8,7 @@ and how to answer a close, which makes it the most precise client of the suite.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -170,6 +171,8 @@ def wsproto_open(
     sock = socket.create_connection((host, port), timeout=TIMEOUT)
     try:
         context = ca_context(options)
+        if context is None and parts.scheme == "wss":
+            context = ssl.create_default_context()
         if context is not None:
             sock = context.wrap_socket(sock, server_hostname=host)
         client = WsprotoClient(sock)

@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from pytest_wsmock import Direction, MockServer, Opcode, ServerFactory, echo
+from pytest_wsmock import (
+    Direction,
+    MockServer,
+    Opcode,
+    ServerError,
+    ServerFactory,
+    WebSocket,
+    echo,
+)
 
 from ._clients import Options
 from ._support import (
@@ -54,11 +62,6 @@ CHUNKS: dict[Kind, Sequence[str | bytes]] = {
 }
 
 
-def _needs_deflate(traits: Traits) -> None:
-    if not traits.deflate:
-        pytest.skip(f"{traits.name} offers no permessage-deflate")
-
-
 @kind_and_size
 @each_client
 def test_echo_sizes(echo_server: MockServer, traits: Traits, kind: Kind, size: int) -> None:
@@ -76,8 +79,7 @@ def test_echo_sizes(echo_server: MockServer, traits: Traits, kind: Kind, size: i
 @each_client
 def test_fragmented(echo_server: MockServer, traits: Traits, kind: Kind) -> None:
     """A message sent in four frames is recorded as CONTINUATION frames and reassembled."""
-    if traits.fragments is None:
-        pytest.skip(f"{traits.name} has no public way to fragment a message")
+    traits.skip_unless("fragments")
     chunks = CHUNKS[kind]
     with traits.client.open(echo_server.url, NO_OPTIONS) as ws:
         ws.send_fragments(chunks)
@@ -150,11 +152,40 @@ def test_server_close_with_code_and_reason(ws_server: MockServer, traits: Traits
         assert ws.server_close() == (SERVER_CLOSE_CODE, SERVER_CLOSE_REASON)
     conn = ws_server.wait_for_connection()
     info = conn.wait_closed()
-    code, reason = traits.close_reply
+    code, reason = traits.reply_to(SERVER_CLOSE_CODE, SERVER_CLOSE_REASON)
     assert_server_initiated_close(info, client_code=code, client_reason=reason)
     assert conn.received_texts == ["hello"]
     (client_close,) = frames_of(conn, Direction.CLIENT, Opcode.CLOSE)
     assert client_close.payload == close_payload(code, reason)
+
+
+async def _fails_after_first_message(ws: WebSocket) -> None:
+    await ws.receive()
+    raise ValueError("boom")
+
+
+@each_client
+def test_handler_error(ws_server: MockServer, traits: Traits) -> None:
+    """A handler that raises closes the connection with 1011 "handler error", which the client
+    sees and answers; the error is the server's failure (taken here, so the test passes)."""
+    ws_server.handler(_fails_after_first_message)
+    with traits.client.open(ws_server.url, NO_OPTIONS) as ws:
+        ws.send("hello")
+        assert ws.server_close() == (1011, "handler error")
+    # The server records the error before it sends its close frame: it is there by now.
+    failure = ws_server.take_failure()
+    assert isinstance(failure, ServerError)
+    assert "handler _fails_after_first_message on connection #0" in str(failure)
+    assert isinstance(failure.__cause__, ValueError)
+    assert str(failure.__cause__) == "boom"
+    conn = ws_server.wait_for_connection()
+    info = conn.wait_closed()
+    code, reason = traits.reply_to(1011, "handler error")
+    assert_server_initiated_close(
+        info, client_code=code, client_reason=reason, server=(1011, "handler error")
+    )
+    assert conn.received_texts == ["hello"]
+    assert ws_server.take_failure() is None
 
 
 @pytest.mark.wsmock(subprotocols=["chat"])
@@ -195,7 +226,7 @@ def test_no_subprotocol_configured(ws_server_factory: ServerFactory, traits: Tra
 @each_client
 def test_permessage_deflate(echo_server: MockServer, traits: Traits) -> None:
     """An offer of permessage-deflate is accepted; messages go compressed both ways."""
-    _needs_deflate(traits)
+    traits.skip_unless("deflate")
     with traits.client.open(echo_server.url, Options(deflate=True)) as ws:
         assert ws.extensions == ["permessage-deflate"]
         ws.send(COMPRESSIBLE_TEXT)
@@ -211,7 +242,7 @@ def test_permessage_deflate(echo_server: MockServer, traits: Traits) -> None:
 @each_client
 def test_permessage_deflate_disabled(echo_server: MockServer, traits: Traits) -> None:
     """With deflate=False the offer is declined and the client sends nothing compressed."""
-    _needs_deflate(traits)
+    traits.skip_unless("deflate")
     with traits.client.open(echo_server.url, Options(deflate=True)) as ws:
         assert ws.extensions == []
         ws.send(COMPRESSIBLE_TEXT)
@@ -256,6 +287,19 @@ def test_wss(echo_wss_server: MockServer, traits: Traits, trust: str) -> None:
 
 
 @each_client
+def test_wss_untrusted_fails(wss_server: MockServer, traits: Traits) -> None:
+    """Without the CA, the client refuses the certificate and the server records why."""
+    traits.skip_unless("untrusted")
+    with pytest.raises(traits.untrusted), traits.client.open(wss_server.url, NO_OPTIONS):
+        pass
+    conn = wss_server.wait_for_connection()
+    conn.wait_closed()
+    assert conn.tls_error is not None
+    assert conn.request is None
+    assert not conn.accepted
+
+
+@each_client
 def test_request_record(echo_server: MockServer, traits: Traits) -> None:
     """Path, query, Origin and custom headers are recorded as the client sent them."""
     url = echo_server.url_for("/feed/v1?room=7&name=a%20b")
@@ -273,7 +317,7 @@ def test_request_record(echo_server: MockServer, traits: Traits) -> None:
     assert request.headers.get("User-Agent") == "wsmock-test/1.0"
     assert request.subprotocols == ()
     assert request.extensions == ()
-    assert request.host == traits.host.format(port=echo_server.port)
+    assert request.host == f"127.0.0.1:{echo_server.port}"
     assert conn.path == "/feed/v1"
 
 

@@ -1,16 +1,14 @@
 """What only websocket-client does here: raw frames (a ping between fragments, a split UTF-8
-character), ``recv()`` returning "" on a close, Origin suppressed, a refused certificate, and
-text sent as given in the transcript. Everything else runs for it in ``test_scenarios.py``.
+character), ``recv()`` returning "" on a close, Origin suppressed, and text sent as given in the
+transcript. Everything else runs for it in ``test_scenarios.py``.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 import websocket
 from websocket import ABNF
 
@@ -90,17 +88,6 @@ def test_server_close_makes_recv_return_empty(ws_server: MockServer) -> None:
     assert info.initiator is Direction.SERVER
     assert info.server_code == SERVER_CLOSE_CODE
     assert info.client_sent
-
-
-def test_wss_untrusted_fails(echo_wss_server: MockServer) -> None:
-    """Without the CA, the client refuses the certificate and the server records why."""
-    with pytest.raises(ssl.SSLCertVerificationError):
-        websocket.create_connection(echo_wss_server.url, timeout=TIMEOUT)
-    conn = echo_wss_server.wait_for_connection()
-    conn.wait_closed()
-    assert conn.tls_error is not None
-    assert conn.request is None
-    assert not conn.accepted
 
 
 def test_request_custom_origin(echo_server: MockServer) -> None:
