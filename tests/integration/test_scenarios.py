@@ -235,6 +235,8 @@ def test_permessage_deflate(echo_server: MockServer, traits: Traits) -> None:
     conn.wait_closed()
     assert conn.request is not None
     assert [e.name for e in conn.request.extensions] == ["permessage-deflate"]
+    offer = conn.request.headers.get("Sec-WebSocket-Extensions") or ""
+    assert offer.startswith("permessage-deflate"), offer
     assert_deflated(conn, COMPRESSIBLE_TEXT)
 
 
