@@ -1,15 +1,15 @@
 """The async clients of the integration scenarios, each behind the sync :class:`Conn`.
 
-An async client runs on its own event loop (asyncio, or trio for trio-websocket) in an anyio
-blocking portal, started per connection: the scenario calls it like a sync client, and every
-call is bounded by the client's own timeouts, as in ``_clients.py``.
+An async client runs on an event loop of its own (asyncio, or trio for trio-websocket) in an
+anyio blocking portal, one per backend for the session: the scenario calls it like a sync
+client, and every call is bounded by the client's own timeouts, as in ``_clients.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager
 from typing import Any, Protocol, TypeVar
 
 import aiohttp
@@ -88,6 +88,27 @@ class _Blocking:
         return self._call(self.conn.server_close)
 
 
+#: One portal per backend for the whole session (``stop_portals`` ends them): the loop goes on
+#: after a connection's context exits, so what the client closes in the background (aiohttp's
+#: TLS shutdown) ends there instead of leaking when a loop per connection stops at once.
+_PORTALS: dict[str, tuple[ExitStack, BlockingPortal]] = {}
+
+
+def portal_for(backend: str) -> BlockingPortal:
+    """The session's portal running ``backend`` (started on first use)."""
+    if backend not in _PORTALS:
+        stack = ExitStack()
+        _PORTALS[backend] = (stack, stack.enter_context(start_blocking_portal(backend)))
+    return _PORTALS[backend][1]
+
+
+def stop_portals() -> None:
+    """Stop the portals' event loops (at the end of the session)."""
+    while _PORTALS:
+        _, (stack, _) = _PORTALS.popitem()
+        stack.close()
+
+
 class _AsyncClient:
     """A client whose ``aopen`` is an async context manager, run in a blocking portal."""
 
@@ -98,10 +119,8 @@ class _AsyncClient:
 
     @contextmanager
     def open(self, url: str, options: Options) -> Iterator[Conn]:
-        with (
-            start_blocking_portal(self.backend) as portal,
-            portal.wrap_async_context_manager(self.aopen(url, options)) as conn,
-        ):
+        portal = portal_for(self.backend)
+        with portal.wrap_async_context_manager(self.aopen(url, options)) as conn:
             yield _Blocking(portal, conn)
 
 

@@ -3,8 +3,8 @@ through the same scenarios' ordinary path: what the tables' verdicts rest on, th
 adapter connects, negotiates, carries text and binary both ways, reports "nothing came" as
 ``TimeoutError``, closes cleanly, and reports the server's close as one of its ``failures``.
 
-An async adapter is run on its own event loop in an anyio blocking portal, like the async
-clients of the scenarios (``_aclients.py``).
+An async adapter runs on the session's event loop for its backend in an anyio blocking portal,
+like the async clients of the scenarios (``_aclients.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
-from anyio.from_thread import start_blocking_portal
 
 from pytest_wsmock import Direction, MockServer, ServerFactory
 from pytest_wsmock.conformance import AsyncClient, Client
 from tests.adapters.python_clients import CLIENTS as ADAPTERS
-from tests.adapters.trio_client import TRIO_WEBSOCKET_LEAK
 
+from ._aclients import portal_for
 from ._support import (
     OFFERED_SUBPROTOCOLS,
     SERVER_CLOSE_CODE,
@@ -34,7 +33,6 @@ from ._support import (
 T = TypeVar("T")
 
 each_adapter = pytest.mark.parametrize("adapter", ADAPTERS, ids=[a.name for a in ADAPTERS])
-pytestmark = pytest.mark.filterwarnings(TRIO_WEBSOCKET_LEAK)
 
 
 class _Session:
@@ -69,13 +67,12 @@ def _connect(adapter: Client | AsyncClient, url: str, **kwargs: Any) -> Iterator
 
         yield _Session(call, adapter.connect(url, **options))
         return
-    backend = getattr(adapter, "backend", "asyncio")
-    with start_blocking_portal(backend) as portal:
+    portal = portal_for(getattr(adapter, "backend", "asyncio"))
 
-        def acall(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-            return portal.call(fn, *args)
+    def acall(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return portal.call(fn, *args)
 
-        yield _Session(acall, portal.call(lambda: adapter.connect(url, **options)))
+    yield _Session(acall, portal.call(lambda: adapter.connect(url, **options)))
 
 
 @pytest.mark.wsmock(subprotocols=["chat"])
