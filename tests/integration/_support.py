@@ -243,14 +243,17 @@ def assert_client_initiated_close(info: CloseInfo, code: int, reason: str) -> No
 
 
 def assert_server_initiated_close(
-    info: CloseInfo, *, client_code: int | None, client_reason: str
+    info: CloseInfo,
+    *,
+    client_code: int | None,
+    client_reason: str,
+    server: tuple[int, str] = (SERVER_CLOSE_CODE, SERVER_CLOSE_REASON),
 ) -> None:
-    """The server closed with 4001 ``"bye"``, the client answered with ``client_code`` and
-    ``client_reason``, and the server closed TCP with a FIN."""
+    """The server closed with ``server`` (4001 ``"bye"``), the client answered with
+    ``client_code`` and ``client_reason``, and TCP ended with a FIN."""
     assert info.initiator is Direction.SERVER, str(info)
     assert info.server_sent
-    assert info.server_code == SERVER_CLOSE_CODE
-    assert info.server_reason == SERVER_CLOSE_REASON
+    assert (info.server_code, info.server_reason) == server
     assert info.client_sent, str(info)
     assert info.client_code == client_code
     assert info.client_reason == client_reason

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from pytest_wsmock import MockServer, echo
+
+from ._aclients import stop_portals
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _async_client_loops() -> Iterator[None]:
+    """The async clients' event loops run for the session; they stop at its end."""
+    yield
+    stop_portals()
 
 
 @pytest.fixture

@@ -266,7 +266,7 @@ async def test_awaitable_forms_under_trio(ws_server: MockServer) -> None:
                 with pytest.raises(ConnectionClosedTrio) as caught:
                     await client.get_message()
                 # trio-websocket 0.12.2 does not close its socket after a closing handshake
-                # the server started (see tests/integration/test_trio_websocket.py).
+                # the server started (see tests/integration/_aclients.py).
                 await client._close_stream()
             reason = caught.value.reason
             assert reason is not None
