@@ -35,13 +35,11 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
-import http.server
 import os
 import shutil
 import ssl as _ssl
 import subprocess
 import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -49,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .page_server import PageServer
 from .webdriver import Browser, BrowserHung, WebDriverError
 
 #: The programs the adapter needs, and where they come from.
@@ -80,8 +79,6 @@ CLOSE_WAIT = 5.0
 
 #: Seconds on top of a wait in the page before chromedriver counts as not answering.
 MARGIN = 10.0
-
-PAGE = (Path(__file__).parent / "page.html").read_bytes()
 
 
 def missing() -> str | None:
@@ -163,39 +160,6 @@ class ChromiumFailure(Exception):
             parts.append(self._close_text())
         seen = ", then ".join(parts) if parts else "no event"
         return f"{self.note}: {seen}" if self.note else seen
-
-
-class _QuietHandler(http.server.BaseHTTPRequestHandler):
-    """Serves the page at every path, logging nothing."""
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class PageServer:
-    """The page over plain HTTP on 127.0.0.1 and a free port, in a daemon thread."""
-
-    def __init__(self) -> None:
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _QuietHandler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/wsmock"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="chromium-page", daemon=True
-        )
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
 
 @dataclass
