@@ -14,6 +14,11 @@
      ├── ConnectionClosed                    a handler used a connection that has ended
      └── BlockingCallError (+ RuntimeError)  a blocking wait was called in an event loop
 
+The conformance kit's errors (``pytest_wsmock.conformance``) join the same tree:
+``PinFileError`` is a ``ConfigError``; ``ClientHung`` (and ``DriverHung``, one of them),
+``AdapterError``, ``DriverFailure`` and ``DriverError`` (+ RuntimeError) derive from
+``WsmockError``.
+
 Every class says ``__module__ = "pytest_wsmock"``: tracebacks, pytest's ``E   ...`` lines and
 ``repr(type)`` then show the name users import (``pytest_wsmock.ScriptError``), not this
 private module, and pickle finds the class there too.

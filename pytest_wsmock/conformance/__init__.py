@@ -8,7 +8,9 @@ from .._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
 from .._options import TLS_FAULTS
 from ._adapter import AdapterError, AsyncClient, AsyncSession, Client, ClientHung, Session
 from ._catalogues import ALL
-from ._driver import DriverClient, DriverFailure, DriverHung
+from ._driver import DriverClient, DriverError, DriverFailure, DriverHung
+from ._pins import PinFileError, read_pins
+from ._report import report_from_pins, report_markdown, write_report
 from ._tests import conformance_tests
 from ._verdict import Verdict
 
@@ -33,6 +35,13 @@ __all__ = [
     "DriverClient",
     "DriverFailure",
     "DriverHung",
+    "DriverError",
+    # pins and reports outside a run (a page generator, a tool)
+    "read_pins",
+    "report_from_pins",
+    "report_markdown",
+    "write_report",
+    "PinFileError",
     # what a case ends as
     "Verdict",
 ]

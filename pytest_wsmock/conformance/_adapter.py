@@ -17,6 +17,8 @@ import ssl
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from .._errors import WsmockError
+
 
 @runtime_checkable
 class Session(Protocol):
@@ -98,14 +100,18 @@ class AsyncClient(Protocol):
 AnyClient = Client | AsyncClient
 
 
-class ClientHung(Exception):
+class ClientHung(WsmockError):
     """Raised by an adapter that knows its client hung (e.g. a driver program that stopped
     answering): the kit turns it into the verdict ``hung``."""
 
+    __module__ = "pytest_wsmock.conformance"
 
-class AdapterError(Exception):
+
+class AdapterError(WsmockError):
     """An adapter raised an exception that is neither one of its ``failures`` nor a
     ``TimeoutError`` from ``receive``: a bug in the adapter, not a verdict."""
+
+    __module__ = "pytest_wsmock.conformance"
 
 
 def is_async(client: AnyClient) -> bool:
@@ -123,5 +129,5 @@ def backend_of(client: AnyClient) -> str:
 
 def hung_exception(exc: BaseException) -> bool:
     """Whether ``exc`` says the client hung (:class:`ClientHung`, or a driver's
-    ``DriverHung``)."""
-    return isinstance(exc, ClientHung) or type(exc).__name__ == "DriverHung"
+    ``DriverHung``, which is one)."""
+    return isinstance(exc, ClientHung)

@@ -21,6 +21,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
+from .._errors import WsmockError
+from ._adapter import ClientHung
+
 __all__ = ["DriverClient", "DriverError", "DriverFailure", "DriverHung", "DriverSession"]
 
 #: Seconds a driver gets on top of an operation's own timeout before it counts as hung.
@@ -33,9 +36,11 @@ STDERR_LINES = 4096
 DEFAULT_TIMEOUT = 5.0
 
 
-class DriverFailure(Exception):
+class DriverFailure(WsmockError):
     """The client reported a failure: its error type and message, and how the connection
     ended (``{"code": ..., "reason": ..., "clean": ...}``) when it knows."""
+
+    __module__ = "pytest_wsmock.conformance"
 
     def __init__(self, type: str, message: str, close: dict[str, Any] | None = None) -> None:
         super().__init__(type, message, close)
@@ -47,14 +52,18 @@ class DriverFailure(Exception):
         return f"{self.type}: {self.message}"
 
 
-class DriverHung(Exception):
+class DriverHung(ClientHung):
     """The driver did not answer within the operation's timeout plus a margin: it was killed
     (and starts again at the next operation). Not a client failure: the kit's verdict "hung"."""
 
+    __module__ = "pytest_wsmock.conformance"
 
-class DriverError(RuntimeError):
+
+class DriverError(WsmockError, RuntimeError):
     """The driver broke the protocol (it exited, wrote something that is not an answer, or
     could not be started): a bug in the driver, not a verdict on the client."""
+
+    __module__ = "pytest_wsmock.conformance"
 
 
 class _Process:

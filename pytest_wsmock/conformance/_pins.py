@@ -9,8 +9,11 @@ verdict is kept as it is.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+from .._errors import ConfigError
 
 #: One pin: a verdict summary, or the summaries of a set.
 Pin = str | list[str]
@@ -21,8 +24,10 @@ Pins = dict[str, dict[str, Pin]]
 OPTION = "--wsmock-pin"
 
 
-class PinFileError(Exception):
+class PinFileError(ConfigError):
     """A pin file that is not what the kit writes (bad JSON, or another shape)."""
+
+    __module__ = "pytest_wsmock.conformance"
 
 
 def load(path: Path) -> Pins | None:
@@ -47,6 +52,20 @@ def load(path: Path) -> Pins | None:
             f'{{"handshake-failure/wrong-accept": "caught InvalidStatus"}}}})'
         )
     return data
+
+
+def read_pins(path: str | os.PathLike[str]) -> Pins:
+    """The pins in the pin file at ``path``: ``{client: {case id: summary or [summaries]}}``.
+
+    Raises:
+        FileNotFoundError: there is no file at ``path`` (the message names ``--wsmock-pin``).
+        PinFileError: the file is not valid JSON, or not a pin file's shape."""
+    pins = load(Path(path))
+    if pins is None:
+        raise FileNotFoundError(
+            f"{path}: no pin file here; the conformance tests write one when run with {OPTION}"
+        )
+    return pins
 
 
 def _is_set(pin: object) -> bool:

@@ -5,13 +5,14 @@ Markdown (for people) and JSON (for tools) by ``--wsmock-conformance-report=PATH
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._catalogues import ALL, CATALOGUE_NAMES, cases_of
-from ._pins import Pins, allowed
+from ._pins import Pins, allowed, read_pins
 from ._verdict import Verdict
 
 KINDS = ("caught", "accepted", "hung")
@@ -23,7 +24,8 @@ INTRO = (
     "the error it raised, or the close code it failed the connection with), **accepted** (it "
     "went on: opened the connection, delivered the data, or noticed nothing within its "
     "timeout) or **hung** (it did not finish within its own timeout plus the kit's margin; "
-    "the server ended the connection). For frame violations and transport faults the cell "
+    "the server ended the connection). For frame violations, transport faults and refused "
+    "broken handshakes the cell "
     "also says whether the client sent a close frame, and its code, from the server's record."
 )
 
@@ -113,11 +115,22 @@ def build(rows: Iterable[Row]) -> dict[str, Any]:
 _CASES = {case.id: case for case in cases_of(ALL)}
 
 
-def from_pins(pins: Pins) -> dict[str, Any]:
-    """The report's data from a pin file instead of a run (for a generated docs page that a
-    test holds to the pins): a set's cell lists its summaries joined by "or", and counts
-    under the kind they share, or ``varies``. Case ids no catalogue has any more keep their
-    catalogue, without description or rule."""
+def report_from_pins(pins: Pins | str | os.PathLike[str]) -> dict[str, Any]:
+    """The report's data made from pins instead of a run: ``pins`` is a pin file's path or
+    its contents. The shape is the JSON report's (``clients``, ``counts``, ``catalogues``),
+    without the messages a run would add; :func:`report_markdown` and :func:`write_report`
+    take it, and so can your own page generator (the project's client tables are made
+    this way, and a test holds them to the pins).
+
+    A set's cell lists its summaries joined by "or", and counts under the kind they share,
+    or ``varies``. Case ids no catalogue has any more keep their catalogue, without
+    description or rule.
+
+    Raises:
+        FileNotFoundError: there is no pin file at the path (the message says how to write one).
+        PinFileError: the file is not a pin file."""
+    if not isinstance(pins, dict):
+        pins = read_pins(pins)
     clients = sorted(pins)
     counts: dict[str, dict[str, int]] = {client: dict.fromkeys(KINDS, 0) for client in clients}
     catalogues: dict[str, dict[str, dict[str, Any]]] = {}
@@ -169,8 +182,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(data: dict[str, Any]) -> str:
-    """The report as a Markdown page."""
+def report_markdown(data: dict[str, Any]) -> str:
+    """The report as a Markdown page: a count table, then one table per catalogue."""
     clients: list[str] = data["clients"]
     kinds = _kinds(data)
     lines = ["# WebSocket client conformance", "", INTRO, ""]
@@ -209,13 +222,22 @@ def json_path(path: Path) -> Path:
 
 
 def write(path: Path, rows: Iterable[Row]) -> tuple[Path, Path]:
-    """Write the Markdown report to ``path`` and its JSON form beside it; both paths."""
-    data = build(rows)
+    """Write the Markdown report of a run's rows to ``path`` and its JSON form beside it."""
+    return write_report(path, build(rows))
+
+
+def write_report(path: str | os.PathLike[str], data: dict[str, Any]) -> tuple[Path, Path]:
+    """Write a report's data (from a run's JSON report, or :func:`report_from_pins`) as
+    Markdown to ``path`` and as JSON beside it (``path`` with the suffix ``.json``; when
+    ``path`` already ends in ``.json``, the Markdown goes to ``path`` with ``.md``).
+
+    Returns the two paths written: ``(markdown, json)``."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown(data), encoding="utf-8")
+    path.write_text(report_markdown(data), encoding="utf-8")
     other = json_path(path)
     if other == path:  # PATH already ends in .json: the Markdown goes to PATH.md
         path = path.with_suffix(".md")
-        path.write_text(markdown(data), encoding="utf-8")
+        path.write_text(report_markdown(data), encoding="utf-8")
     other.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path, other

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio.to_thread
@@ -315,7 +315,13 @@ def verdict_of(
             close_code=close_code,
             port=port,
         )
-    return opening_verdict(observed, port)
+    verdict = opening_verdict(observed, port)
+    if verdict.kind == "caught" and case.catalogue == "handshake-failure":
+        # What the client did on the wire after it refused the answer: a client that fails
+        # the connection before it opened closes TCP and sends no frame (RFC 6455 section 4.1).
+        sent_close, close_code = client_close(server, timeout)
+        return replace(verdict, sent_close=sent_close, close_code=close_code)
+    return verdict
 
 
 def client_close(server: MockServer, timeout: float) -> tuple[bool, int | None]:

@@ -24,8 +24,8 @@ class Verdict:
             margin (the server ended the connection).
         error: the type name of the exception the client raised (``None``: it raised none).
         message: the exception's message, or for ``accepted`` and ``hung`` what happened.
-        sent_close: frame violations and transport faults only (else ``None``): whether the
-            client sent a close frame, from the server's record.
+        sent_close: frame violations, transport faults and refused broken handshakes only
+            (else ``None``): whether the client sent a close frame, from the server's record.
         close_code: the code of that close frame (``None``: none, or no code in it).
     """
 

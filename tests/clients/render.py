@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_wsmock import FRAME_VIOLATIONS
-from pytest_wsmock.conformance._pins import load
-from pytest_wsmock.conformance._report import from_pins
+from pytest_wsmock.conformance import report_from_pins
 
 from .notes import MEASURED_WITH, NOTES, Page
 
@@ -123,7 +122,12 @@ def _one(catalogue: str, entry_id: str, client: str, summary: str) -> str:
     if kind == "hung":
         return "⏳ hung" + (f"; {wire}" if wire else "")
     if catalogue.startswith("handshake") or catalogue == "tls-fault":
-        return f"✓ refused: {error_text}" if kind == "caught" else "✗ ACCEPTED"
+        if kind != "caught":
+            return "✗ ACCEPTED"
+        # The wire after a refused handshake: always in a browser's column (beside what page
+        # script saw); elsewhere only when the client sent a frame on a connection never opened.
+        shown = wire if client in BROWSERS or "sent close" in wire else ""
+        return f"✓ refused: {error_text}" + (f", {shown}" if shown else "")
     if catalogue == "frame-violation":
         expected = f"sent close {EXPECTED_CODE.get(entry_id)}"
         if kind == "accepted":
@@ -212,12 +216,7 @@ def render(page: Page, data: dict[str, Any]) -> str:
 
 def pages() -> dict[Path, str]:
     """Every page's path and its text, from the pins."""
-    pins = load(PINS)
-    if pins is None:
-        raise FileNotFoundError(
-            f"{PINS}: no pin file (run the conformance tests with --wsmock-pin)"
-        )
-    data = from_pins(pins)
+    data = report_from_pins(PINS)
     return {ROOT / "docs" / page.file: render(page, data) for page in PAGES}
 
 

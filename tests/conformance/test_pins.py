@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_wsmock.conformance import Verdict
+from pytest_wsmock.conformance import Verdict, report_from_pins, report_markdown, write_report
 from pytest_wsmock.conformance._pins import PinFileError, Pins, dump, load, merged, problem, write
-from pytest_wsmock.conformance._report import Row, build, from_pins, markdown
+from pytest_wsmock.conformance._report import Row, build
 
 PATH = Path("conformance.json")
 
@@ -100,7 +100,7 @@ def test_report_rows_columns_and_counts() -> None:
     }
     assert [c["name"] for c in data["catalogues"]] == ["handshake-failure", "frame-violation"]
     assert [e["id"] for e in data["catalogues"][0]["entries"]] == ["wrong-accept", "missing-accept"]
-    page = markdown(data)
+    page = report_markdown(data)
     assert "| `wrong-accept` | does wrong-accept | rule of wrong-accept | hung | caught F |" in page
     assert (
         "| `missing-accept` | does missing-accept | rule of missing-accept | caught E |  |" in page
@@ -122,10 +122,10 @@ def test_report_from_pins() -> None:
             "handshake-failure/gone": "hung",
         },
     }
-    data = from_pins(pins)
+    data = report_from_pins(pins)
     assert data["clients"] == ["a", "b"]
     assert data["counts"]["a"] == {"caught": 1, "accepted": 0, "hung": 1, "varies": 1}
-    page = markdown(data)
+    page = report_markdown(data)
     assert "| client | caught | accepted | hung | varies |" in page
     assert (
         "| `wrong-accept` | Sec-WebSocket-Accept is not the hash of the client's key | "
@@ -148,5 +148,25 @@ def test_report_of_a_repeated_case() -> None:
     data = build(rows)
     assert data["counts"]["a"] == {"caught": 0, "accepted": 0, "hung": 0, "varies": 1}
     assert "| `expired` | does expired | rule of expired | accepted or caught E |" in (
-        markdown(data)
+        report_markdown(data)
     )
+
+
+def test_report_from_a_pin_file(tmp_path: Path) -> None:
+    """The public path: a pin file's path in, the Markdown and JSON files out; a missing
+    file names the option that writes one."""
+    pins = tmp_path / "conformance.json"
+    pins.write_text(json.dumps({"a": {"tls-fault/expired": "caught E"}}), encoding="utf-8")
+    data = report_from_pins(pins)
+    assert data["counts"] == {"a": {"caught": 1, "accepted": 0, "hung": 0}}
+    written = write_report(tmp_path / "out" / "report.md", data)
+    assert written == (tmp_path / "out" / "report.md", tmp_path / "out" / "report.json")
+    assert "| `expired` | presents a certificate that expired yesterday |" in (
+        written[0].read_text(encoding="utf-8")
+    )
+    assert json.loads(written[1].read_text(encoding="utf-8")) == data
+    with pytest.raises(FileNotFoundError, match="--wsmock-pin"):
+        report_from_pins(tmp_path / "missing.json")
+    pins.write_text("[1]", encoding="utf-8")
+    with pytest.raises(PinFileError, match="not a pin file"):
+        report_from_pins(str(pins))

@@ -39,6 +39,32 @@ def test_every_error_lives_in_the_public_module(cls: type[WsmockError]) -> None:
     assert getattr(pytest_wsmock, cls.__name__) is cls
 
 
+KIT_ERRORS = [
+    "ClientHung",
+    "AdapterError",
+    "DriverFailure",
+    "DriverHung",
+    "DriverError",
+    "PinFileError",
+]
+
+
+@pytest.mark.parametrize("name", KIT_ERRORS)
+def test_the_kit_errors_join_the_tree(name: str) -> None:
+    """The conformance kit's errors are WsmockErrors that print under pytest_wsmock.conformance,
+    and the tree drawn in _errors names them."""
+    import pytest_wsmock.conformance as kit
+    from pytest_wsmock import _errors
+
+    cls = getattr(kit, name)
+    assert issubclass(cls, WsmockError)
+    assert str(cls) == f"<class 'pytest_wsmock.conformance.{name}'>"
+    assert _errors.__doc__ is not None
+    assert name in _errors.__doc__
+    assert issubclass(kit.DriverHung, kit.ClientHung)
+    assert issubclass(kit.PinFileError, ConfigError)
+
+
 def test_record_mismatch_is_in_the_error_tree() -> None:
     """RecordMismatch is a WsmockError and an AssertionError, drawn in the tree."""
     assert issubclass(RecordMismatch, WsmockError)
