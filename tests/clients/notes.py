@@ -16,12 +16,41 @@ class Page:
     catalogues: tuple[tuple[str, str, str], ...]
 
 
-#: The versions of the last measurement (update with the pins).
+#: The versions the pins were measured with (update them with the pins). The Python clients
+#: are pinned to exactly these in the ``test`` extra (pyproject.toml), so a run measures what the
+#: pages say; tests/clients/test_versions.py checks the installed versions against these.
+PYTHON = "3.11.7"
+PYTHON_CLIENTS = {
+    "websockets": "17.4",
+    "aiohttp": "3.14.5",
+    "websocket-client": "1.9.2",
+    "wsproto": "1.3.2",
+    "httpx-ws": "0.9.0",
+    "httpx": "0.28.1",
+    "trio-websocket": "0.12.2",
+    "trio": "0.35.0",
+}
+#: The tools outside Python: npm's ws is locked (drivers/node/package-lock.json); Node.js, Go,
+#: gorilla and Chromium are Debian's, checked by their leading components (CHECKED_PARTS).
+EXTERNAL = {
+    "node": "20.20.2",
+    "ws": "8.23.0",
+    "go": "1.19.8",
+    "gorilla": "1.5.0",
+    "chromium": "156.0.8078.114",
+}
+#: How many leading components of an external version must match: Debian's security updates
+#: move Chromium's and Node's later components within a release.
+CHECKED_PARTS = {"node": 1, "ws": 3, "go": 2, "gorilla": 3, "chromium": 1}
+
 MEASURED_WITH = (
-    "Python 3.11.7, websockets 17.4, aiohttp 3.14.5, websocket-client 1.9.2, wsproto 1.3.2, "
-    "httpx-ws 0.9.0 (httpx 0.28.1), trio-websocket 0.12.2 (trio 0.35.0); Node.js 20.20.2 with "
-    "ws 8.23.0; Go 1.19.8 with gorilla/websocket 1.5.0 (Debian's package); Chromium "
-    "156.0.8078.114 (Debian's, headless, driven by chromedriver)"
+    f"Python {PYTHON}, websockets {PYTHON_CLIENTS['websockets']}, aiohttp "
+    f"{PYTHON_CLIENTS['aiohttp']}, websocket-client {PYTHON_CLIENTS['websocket-client']}, "
+    f"wsproto {PYTHON_CLIENTS['wsproto']}, httpx-ws {PYTHON_CLIENTS['httpx-ws']} (httpx "
+    f"{PYTHON_CLIENTS['httpx']}), trio-websocket {PYTHON_CLIENTS['trio-websocket']} (trio "
+    f"{PYTHON_CLIENTS['trio']}); Node.js {EXTERNAL['node']} with ws {EXTERNAL['ws']}; Go "
+    f"{EXTERNAL['go']} with gorilla/websocket {EXTERNAL['gorilla']} (Debian's package); "
+    f"Chromium {EXTERNAL['chromium']} (Debian's, headless, driven by chromedriver)"
 )
 
 _HOW = (
