@@ -332,8 +332,9 @@ class Chromium:
         assert self._page is not None
         tab = browser.new_tab()
         try:
-            browser.navigate(self._page.url)
-            browser.execute("wsmock.open(arguments[0], arguments[1])", url, list(subprotocols))
+            with browser.in_tab(tab):
+                browser.navigate(self._page.url)
+                browser.execute("wsmock.open(arguments[0], arguments[1])", url, list(subprotocols))
             session = ChromiumSession(self, browser, tab)
             session.wait_open(timeout)
         except BaseException as exc:
@@ -370,18 +371,18 @@ class ChromiumSession:
         self.closed = False
 
     def _execute(self, script: str, *args: Any) -> Any:
-        self._browser.switch_to(self._tab)
-        return self._browser.execute(script, *args)
+        with self._browser.in_tab(self._tab):
+            return self._browser.execute(script, *args)
 
     def _fetch(self, timeout: float) -> bool:
         """Wait (at most ``timeout``) for new events in the page; whether any came."""
-        self._browser.switch_to(self._tab)
-        found: list[dict[str, Any]] = self._browser.execute_async(
-            "wsmock.wait(arguments[0], arguments[1], arguments[2])",
-            self._cursor,
-            max(0, int(timeout * 1000)),
-            timeout=timeout + MARGIN,
-        )
+        with self._browser.in_tab(self._tab):
+            found: list[dict[str, Any]] = self._browser.execute_async(
+                "wsmock.wait(arguments[0], arguments[1], arguments[2])",
+                self._cursor,
+                max(0, int(timeout * 1000)),
+                timeout=timeout + MARGIN,
+            )
         self._cursor += len(found)
         self.events.extend(found)
         self._pending.extend(found)

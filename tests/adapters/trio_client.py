@@ -9,16 +9,14 @@ trio-websocket 0.12 never closes its socket when the opening handshake fails, an
 protocol error it neither sends a close frame nor closes its socket (TCP stays open until the
 socket object is freed, at once or when the garbage collector runs). So that a verdict does
 not depend on the collector, ``close`` closes the socket the client left open, and a failed
-connect collects garbage at once (the project's modules ignore the ``ResourceWarning``:
-:data:`TRIO_WEBSOCKET_LEAK`).
+connect closes the sockets trio made for it at once (:class:`_Sockets`, trio's socket factory).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
+import socket
 import ssl as _ssl
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -36,9 +34,6 @@ from trio_websocket import (
 from .failure import ClientFailure, failure
 
 T = TypeVar("T")
-
-#: The warning trio-websocket's leaked socket gives (a ``filterwarnings`` mark).
-TRIO_WEBSOCKET_LEAK = "ignore:unclosed <socket.socket:ResourceWarning"
 
 _TRIO_WEBSOCKET = (
     HandshakeError,
@@ -134,6 +129,29 @@ class TrioWebsocketSession:
             sock.close()
 
 
+class _Sockets(trio.abc.SocketFactory):
+    """trio's socket factory for one connect, keeping the sockets it made: the socket a failed
+    connect leaves open is closed at once, by the adapter, instead of by the collector in some
+    later test (a ``ResourceWarning`` there)."""
+
+    def __init__(self) -> None:
+        self.made: list[socket.socket] = []
+
+    def socket(
+        self,
+        family: socket.AddressFamily | int = socket.AF_INET,
+        type: socket.SocketKind | int = socket.SOCK_STREAM,
+        proto: int = 0,
+    ) -> trio.socket.SocketType:
+        sock = socket.socket(family, type, proto)
+        self.made.append(sock)
+        return trio.socket.from_stdlib_socket(sock)
+
+    def close(self) -> None:
+        for sock in self.made:
+            sock.close()  # the stdlib's close is idempotent
+
+
 class TrioWebsocket:
     """``trio_websocket.open_websocket_url`` with connect and disconnect timeouts; a read is
     ``get_message()`` under ``trio.fail_after``."""
@@ -152,7 +170,9 @@ class TrioWebsocket:
     ) -> TrioWebsocketSession:
         portal_cm = start_blocking_portal(backend="trio")
         portal = portal_cm.__enter__()
+        sockets = _Sockets()
         try:
+            portal.call(trio.socket.set_custom_socket_factory, sockets)
             options: dict[str, Any] = {} if ssl is None else {"ssl_context": ssl}
             ws_cm = portal.wrap_async_context_manager(
                 open_websocket_url(
@@ -172,10 +192,5 @@ class TrioWebsocket:
             failed = translated
         else:
             return TrioWebsocketSession(portal_cm, portal, ws_cm, ws)
-        # The failure carries no reference to the client's frames, so the socket
-        # trio-websocket leaked is garbage now: collected in this case, not in a later test
-        # (its ResourceWarning is the known leak, see the module docstring).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
+        sockets.close()
         raise failed

@@ -19,7 +19,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,9 @@ class Browser:
         env: Mapping[str, str],
         log_path: Path,
     ) -> None:
-        self._lock = threading.Lock()
+        # Held across a tab switch and the command meant for that tab: a call the kit gave up
+        # on (hung) may still run in its thread while the next case opens its tab.
+        self._lock = threading.RLock()
         self._log = log_path.open("ab")
         self._process = subprocess.Popen(
             [chromedriver, "--port=0"],
@@ -160,24 +162,32 @@ class Browser:
     # -- tabs ---------------------------------------------------------------------------------
 
     def new_tab(self) -> str:
-        """Open a new tab and make it the current one; its handle."""
-        answer = self._command("POST", self._session + "/window/new", {"type": "tab"})
+        """Open a new tab; its handle (use it with :meth:`in_tab`)."""
+        with self._lock:
+            answer = self._command("POST", self._session + "/window/new", {"type": "tab"})
         handle: str = answer["handle"]
-        self.switch_to(handle)
         return handle
 
     def switch_to(self, handle: str) -> None:
         """Make ``handle`` the tab that commands go to (nothing to do if it is)."""
-        if handle != self.current:
-            self._command("POST", self._session + "/window", {"handle": handle})
-            self.current = handle
+        with self._lock:
+            if handle != self.current:
+                self._command("POST", self._session + "/window", {"handle": handle})
+                self.current = handle
+
+    @contextlib.contextmanager
+    def in_tab(self, handle: str) -> Iterator[None]:
+        """Commands in the block go to ``handle``, and no other thread's come between."""
+        with self._lock:
+            self.switch_to(handle)
+            yield
 
     def close_tab(self, handle: str) -> None:
         """Close ``handle`` and go back to the home tab (which keeps the session alive)."""
-        self.switch_to(handle)
-        self._command("DELETE", self._session + "/window")
-        self.current = ""  # closed: the next switch_to always switches
-        self.switch_to(self.home_tab)
+        with self.in_tab(handle):
+            self._command("DELETE", self._session + "/window")
+            self.current = ""  # closed: the next switch_to always switches
+            self.switch_to(self.home_tab)
 
     def navigate(self, url: str) -> None:
         self._command("POST", self._session + "/url", {"url": url})

@@ -10,9 +10,7 @@ the default run.
 
 from __future__ import annotations
 
-import gc
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -28,7 +26,6 @@ from ..adapters.python_clients import (
     WebsocketsSync,
     Wsproto,
 )
-from ..adapters.trio_client import TRIO_WEBSOCKET_LEAK
 
 PINS = "conformance.json"
 
@@ -77,17 +74,4 @@ test_aiohttp, test_aiohttp_slow = _tests(Aiohttp())
 test_websocket_client, test_websocket_client_slow = _tests(WebsocketClient())
 test_wsproto, test_wsproto_slow = _tests(Wsproto())
 test_httpx_ws, test_httpx_ws_slow = _tests(HttpxWs())
-test_trio_websocket, test_trio_websocket_slow = (
-    pytest.mark.filterwarnings(TRIO_WEBSOCKET_LEAK)(test)
-    for test in _tests(TrioWebsocket(), TRIO_SLOW)
-)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_trio_websocket_leaks() -> Iterator[None]:
-    """Collect the sockets trio-websocket leaked (see tests/adapters/trio_client.py) before
-    the module ends, rather than in some later test; their ResourceWarning is known."""
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+test_trio_websocket, test_trio_websocket_slow = _tests(TrioWebsocket(), TRIO_SLOW)
