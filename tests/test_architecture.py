@@ -21,6 +21,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_assertions",
         "_transcript",
         "_connection",
+        "_cassette",
     ),
     "outcomes": (
         "_handshake_base",
@@ -47,7 +48,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_script",
         "_engine",
     ),
-    "server": ("_live", "_loop", "_server_base", "_server_live", "_server", "_factory"),
+    "server": (
+        "_live",
+        "_loop",
+        "_server_base",
+        "_server_live",
+        "_server",
+        "_factory",
+    ),
     # A subpackage counts as one module. The conformance kit sits above the server layer and
     # below the plugin, whose hooks write its pins and report.
     "conformance": ("conformance",),
