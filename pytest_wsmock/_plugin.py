@@ -18,8 +18,9 @@ from ._factory import ServerFactory
 from ._faults import Fault
 from ._frame_violations import FrameViolation
 from ._handshakes import Handshake
+from ._ini import INI_OPTIONS, parse_ini
 from ._loop import PORTALS
-from ._options import INI_OPTIONS, ServerOptions, parse_ini, suggest
+from ._options import ServerOptions, suggest
 from ._preview import DEFAULT_PREVIEW, check_width
 from ._server import MockServer
 from ._tls import TlsMaterial

@@ -29,6 +29,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_handshake_catalogue",
         "_tls",
         "_options",
+        "_ini",
         "_websocket",
         "_steps",
         "_rules",
