@@ -22,6 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_transcript",
         "_connection",
         "_cassette",
+        "_replay_match",
     ),
     "outcomes": (
         "_handshake_base",
@@ -36,6 +37,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_frame_violations",
         "_handlers",
         "_routes",
+        "_replay",
     ),
     "engine": (
         "_fastio",
@@ -53,6 +55,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_loop",
         "_server_base",
         "_server_live",
+        "_server_replay",
         "_server",
         "_factory",
     ),
