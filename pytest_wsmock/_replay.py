@@ -303,7 +303,7 @@ class Replay:
         previous = 0.0
         clients = 0
         for event in recorded.events:
-            gap = max(0.0, event.time - previous)
+            gap = round(max(0.0, event.time - previous), 6)  # 0.2, not 0.20000000000000007
             previous = max(previous, event.time)
             if isinstance(event, CassetteMessage) and event.side == "client":
                 steps.append(ReplayExpect(index, clients, event, self.match))
