@@ -131,8 +131,9 @@ class ReplayExpect(Step):
             ) from None
         why = self.difference(message)
         if why is not None:
+            explained = "  " + why.replace("\n", "\n  ")  # indented under the first line
             raise StepFailed(
-                f"{self.where}: expected {expected}, received {_shown(message.value)}\n{why}"
+                f"{self.where}: expected {expected}, received {_shown(message.value)}\n{explained}"
             )
 
 

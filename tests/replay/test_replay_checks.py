@@ -44,7 +44,7 @@ def test_changed_json_message_fails_with_its_path(ws_server: MockServer) -> None
         f"{SUBSCRIBE!r}): cassette connection #0, client message #1: expected text "
         f"{SUBSCRIBE!r}, received text "
         """'{"op": "subscribe", "symbol": "ETH", "id": 7}'\n"""
-        "first difference at $.symbol: expected 'BTC', got 'ETH'\n"
+        "  first difference at $.symbol: expected 'BTC', got 'ETH'\n"
     ), text
     conn = ws_server.wait_for_connection()
     conn.wait_closed()
@@ -57,7 +57,10 @@ def test_changed_text_message_shows_a_diff(ws_server: MockServer) -> None:
     with sync_client(ws_server.url) as ws:
         ws.send("line one\nline 2")
         text = script_failure(ws_server)
-    assert "--- recorded\n+++ received\n@@ -1,2 +1,2 @@\n line one\n-line two\n+line 2" in text
+    diff = (
+        "  --- recorded\n  +++ received\n  @@ -1,2 +1,2 @@\n   line one\n  -line two\n  +line 2\n"
+    )
+    assert diff in text
 
 
 def test_wrong_kind_and_bytes(ws_server: MockServer) -> None:
