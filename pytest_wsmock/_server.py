@@ -136,7 +136,7 @@ class MockServer(ReplayServer):
             route = self._routes.route_for(request.path) if request is not None else None
             if route is not None:
                 chosen = self._routes.serve(route, conn, chosen)
-            elif replayed := self.replay_behaviour(conn, request, chosen):
+            elif replayed := self._replay_behaviour(conn, request, chosen):
                 chosen = replayed  # ws_server.replay(...): see _server_replay.py
             elif request is not None and self.options.strict_routes:
                 note = f"strict_routes: no route for {request.path!r}; answered 404"

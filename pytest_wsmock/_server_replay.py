@@ -3,7 +3,7 @@
 `ReplayServer` is the part of :class:`MockServer` that hands WebSocket connections no route
 serves to a :class:`Replay`: the index-th of them gets the index-th recorded connection (its
 recorded answer and conversation); the server-wide rules still apply to it. ``_server.py``
-asks :meth:`ReplayServer.replay_behaviour` under its lock, once a request is parsed.
+asks :meth:`ReplayServer._replay_behaviour` under its lock, once a request is parsed.
 """
 
 from __future__ import annotations
@@ -52,8 +52,10 @@ class ReplayServer(LiveServer):
         connection does not use up a recorded one; the delay or trickle of an accepting
         outcome applies to the recorded answer.
 
-        A later ``replay()`` replaces the cassette, for connections accepted after the call,
-        starting again at its first connection.
+        For those connections the replay replaces the server-wide ``script()`` and
+        ``handler()``; routes (``ws_server.route(...)``) come first and use up no recorded
+        connection. A later ``replay()`` replaces the cassette, for connections accepted after
+        the call, starting again at its first connection.
 
         Args:
             cassette: the recording.
@@ -74,7 +76,7 @@ class ReplayServer(LiveServer):
             self._replayed = 0
         return made
 
-    def replay_behaviour(
+    def _replay_behaviour(
         self, conn: Connection, request: Request | None, fallback: Behaviour
     ) -> Behaviour | None:
         """The replayed behaviour of ``conn`` (the server's lock held), or ``None`` when no
