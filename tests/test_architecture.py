@@ -22,6 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_transcript",
         "_connection",
         "_cassette",
+        "_replay_match",
     ),
     "outcomes": (
         "_handshake_base",
@@ -37,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_frame_violations",
         "_handlers",
         "_routes",
+        "_replay",
     ),
     "engine": (
         "_fastio",
@@ -54,6 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_loop",
         "_server_base",
         "_server_live",
+        "_server_replay",
         "_server",
         "_factory",
     ),
