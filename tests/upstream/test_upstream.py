@@ -368,3 +368,24 @@ async def test_under_trio_against_a_threaded_server() -> None:
             thread.join(TIMEOUT)
     assert up.record.close is not None
     assert up.record.close.clean
+
+
+async def test_upstream_drops_tcp_without_a_close_frame() -> None:
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("bye")
+        ws.transport.close()
+
+    async with upstream_server(handler) as url:
+        with anyio.fail_after(TIMEOUT):
+            up = await Upstream.connect(url)
+            assert await up.receive() == "bye"
+            assert await up.receive() is None
+    assert up.close_code is None
+    info = up.record.close
+    assert info is not None
+    assert (info.server_sent, info.client_sent, info.tcp_closed_by) == (
+        False,
+        False,
+        Direction.SERVER,
+    )
+    assert any("without a close frame" in note for note in up.record.notes)
