@@ -50,6 +50,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_opening",
         "_script",
         "_engine",
+        "_upstream_open",
+        "_upstream",
     ),
     "server": (
         "_live",

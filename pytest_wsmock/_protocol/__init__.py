@@ -7,9 +7,31 @@ until it returns a `Request`, checks it with `check_request`, writes bytes from
 raises on bad input from the peer: every broken rule comes back as a
 `Violation` carrying the close code or HTTP status to answer with. Outgoing
 frames are built with `encode_frame`, which writes legal or illegal frames
-alike. No module imports sockets, TLS or an event loop.
+alike.
+
+The client role (a proxy's upstream leg) runs the same pieces the other way round: it
+writes `build_request` with a `new_key` (and `offer_deflate` when it wants compression),
+feeds the answer to a `ResponseParser` until it returns a `ClientResponse`, and judges it
+with `check_response`, whose `ClientHandshake` lists every rule the server broke in words
+and carries the negotiated subprotocol and `DeflateParams`. It then feeds
+``ResponseParser.trailing`` and later bytes to a ``FrameDecoder(role="client")`` (a masked
+server frame is a violation) and a ``MessageAssembler(require_masked=False)``, inflating
+with ``PerMessageDeflate(params, role="client")``, and masks its own frames with
+`encode_client_frame`. A refusal's body is delimited by `body_framing` (`dechunk` for a
+chunked one). No module imports sockets, TLS or an event loop.
 """
 
+from ._client import (
+    ClientHandshake,
+    ClientResponse,
+    ResponseParser,
+    body_framing,
+    build_request,
+    check_response,
+    dechunk,
+    encode_client_frame,
+    new_key,
+)
 from ._close import (
     CloseCode,
     build_close_payload,
@@ -23,7 +45,10 @@ from ._deflate import (
     DeflateParams,
     DeflateTrailingData,
     PerMessageDeflate,
+    Role,
+    check_deflate_answer,
     negotiate_deflate,
+    offer_deflate,
 )
 from ._frames import (
     FrameDecoder,
@@ -114,7 +139,20 @@ __all__ = [
     "DeflateParams",
     "DeflateTrailingData",
     "PerMessageDeflate",
+    "Role",
+    "check_deflate_answer",
     "negotiate_deflate",
+    "offer_deflate",
+    # _client
+    "ClientHandshake",
+    "ClientResponse",
+    "ResponseParser",
+    "body_framing",
+    "build_request",
+    "check_response",
+    "dechunk",
+    "encode_client_frame",
+    "new_key",
     # _messages
     "CloseEvent",
     "Event",

@@ -6,7 +6,7 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ._request import ExtensionOffer
 
@@ -16,8 +16,14 @@ __all__ = [
     "DeflateParams",
     "DeflateTrailingData",
     "PerMessageDeflate",
+    "Role",
+    "check_deflate_answer",
     "negotiate_deflate",
+    "offer_deflate",
 ]
+
+#: Which end of the connection a `PerMessageDeflate` compresses for.
+Role = Literal["server", "client"]
 
 # RFC 7692 section 7.2.1: the empty stored block ending every sync-flushed message.
 _TAIL = b"\x00\x00\xff\xff"
@@ -188,28 +194,94 @@ def negotiate_deflate(
     return None
 
 
+#: What a client offers: permessage-deflate, with any window the server picks for it.
+_CLIENT_OFFER = "permessage-deflate; client_max_window_bits"
+
+
+def offer_deflate() -> str:
+    """The ``Sec-WebSocket-Extensions`` value a client writes to offer permessage-deflate.
+
+    ``client_max_window_bits`` without a value tells the server it may limit the client's
+    window (RFC 7692 section 7.1.2.2); no other parameter is requested.
+    """
+    return _CLIENT_OFFER
+
+
+def check_deflate_answer(answer: ExtensionOffer) -> DeflateParams | str:
+    """Read the server's permessage-deflate answer to `offer_deflate`, as a client must.
+
+    RFC 7692 section 7.1: an unknown or duplicated parameter, a ``no_context_takeover``
+    parameter with a value, or a window-bits value that is missing or outside 8-15 means the
+    client must fail the connection.
+
+    Returns:
+        The negotiated parameters, or a sentence saying which rule the answer broke.
+    """
+    rfc = "RFC 7692 section 7.1"
+    seen: dict[str, str | None] = {}
+    for name, value in answer.params:
+        if name not in _KNOWN_PARAMS:
+            return f"the permessage-deflate answer has an unknown parameter {name!r} ({rfc})"
+        if name in seen:
+            return f"the permessage-deflate answer has {name} twice ({rfc})"
+        if name.endswith("no_context_takeover"):
+            if value is not None:
+                return f"the permessage-deflate answer gives {name} a value {value!r} ({rfc})"
+        elif value is None or not _WINDOW_BITS.fullmatch(value):
+            shown = "no value" if value is None else f"the value {value!r}"
+            return (
+                f"the permessage-deflate answer gives {name} {shown}; it must be a number "
+                f"from 8 to 15 ({rfc}.2)"
+            )
+        seen[name] = value
+    server_bits = seen.get("server_max_window_bits")
+    client_bits = seen.get("client_max_window_bits")
+    return DeflateParams(
+        server_no_context_takeover="server_no_context_takeover" in seen,
+        client_no_context_takeover="client_no_context_takeover" in seen,
+        server_max_window_bits=None if server_bits is None else int(server_bits),
+        client_max_window_bits=None if client_bits is None else int(client_bits),
+    )
+
+
 class PerMessageDeflate:
-    """Compression state for one connection, from the server's side.
+    """Compression state for one connection, from the server's side or the client's.
+
+    The server role compresses with the server's window and ``server_no_context_takeover``
+    and inflates the client's messages; the client role is the mirror image (RFC 7692
+    section 7.1: each side's parameters govern what that side compresses).
 
     Args:
         params: The negotiated parameters.
+        role: ``"server"`` (the default) or ``"client"``.
     """
 
-    def __init__(self, params: DeflateParams) -> None:
+    def __init__(self, params: DeflateParams, *, role: Role = "server") -> None:
+        if role not in ("server", "client"):
+            raise ValueError(f"role must be 'server' or 'client', got {role!r}")
         self.params = params
+        self.role = role
+        if role == "server":
+            own_bits = params.server_max_window_bits
+            self._own_reset = params.server_no_context_takeover
+            self._peer_reset = params.client_no_context_takeover
+        else:
+            own_bits = params.client_max_window_bits
+            self._own_reset = params.client_no_context_takeover
+            self._peer_reset = params.server_no_context_takeover
         # zlib refuses a raw-deflate window of 8 bits for compression and uses 9
         # instead (https://github.com/madler/zlib/issues/171).
-        self._compress_bits = max(9, params.server_max_window_bits or 15)
+        self._compress_bits = max(9, own_bits or 15)
         self._compressor: _Compressor | None = None
         self._decompressor: _Decompressor | None = None
 
     def compress(self, data: bytes) -> bytes:
-        """Compress one whole server-to-client message payload (RFC 7692 section 7.2.1).
+        """Compress one whole message payload of our side (RFC 7692 section 7.2.1).
 
         Returns:
             Raw deflate data, sync-flushed, without the trailing ``00 00 ff ff``.
         """
-        if self._compressor is None or self.params.server_no_context_takeover:
+        if self._compressor is None or self._own_reset:
             self._compressor = zlib.compressobj(
                 zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self._compress_bits
             )
@@ -219,7 +291,7 @@ class PerMessageDeflate:
         return compressed
 
     def decompress(self, data: bytes, *, final: bool, max_size: int | None = None) -> bytes:
-        """Inflate one fragment of a client message (RFC 7692 section 7.2.2).
+        """Inflate one fragment of a message from the peer (RFC 7692 section 7.2.2).
 
         Args:
             data: The fragment's payload (the message's first frame had RSV1 set).
@@ -267,7 +339,7 @@ class PerMessageDeflate:
             raise DeflateTrailingData(
                 f"{extra} bytes after the final DEFLATE block (BFINAL set): {unused[:16]!r}"
             )
-        if final and (self.params.client_no_context_takeover or decompressor.eof):
+        if final and (self._peer_reset or decompressor.eof):
             # After BFINAL the stream is over: the next message starts afresh.
             self._decompressor = None
         return output

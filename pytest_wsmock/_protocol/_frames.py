@@ -7,6 +7,7 @@ import functools
 import re
 import struct
 from dataclasses import dataclass
+from typing import Literal
 
 from ._violations import Violation
 
@@ -283,10 +284,19 @@ class FrameDecoder:
     Args:
         max_frame_size: Largest declared payload length accepted; a larger one
             is reported as soon as the length field has arrived.
+        role: ``"server"`` (the default) decodes a client's frames and leaves the masking
+            check to `MessageAssembler`; ``"client"`` decodes a server's frames, and a masked
+            one is a fatal ``masked-frame`` violation (close code 1002, RFC 6455 section 5.1)
+            as soon as its first two bytes arrive.
     """
 
-    def __init__(self, *, max_frame_size: int | None = None) -> None:
+    def __init__(
+        self, *, max_frame_size: int | None = None, role: Literal["server", "client"] = "server"
+    ) -> None:
+        if role not in ("server", "client"):
+            raise ValueError(f"role must be 'server' or 'client', got {role!r}")
         self.max_frame_size = max_frame_size
+        self.role = role
         self._buffer = bytearray()
         # Header of the frame whose payload is awaited: (header bytes, length).
         self._pending: tuple[bytes, int] | None = None
@@ -366,6 +376,8 @@ class FrameDecoder:
                 if size - offset < 2:
                     break
                 second = source[offset + 1]
+                if second & 0x80 and self.role == "client":
+                    return self._fail(events, self._masked(source[offset]))
                 short = second & 0x7F
                 if short < 126:
                     length, extra, non_minimal = short, 0, False
@@ -443,6 +455,14 @@ class FrameDecoder:
             "RFC 6455 section 10.4",
             close_code=1009,
             limit=True,
+        )
+
+    def _masked(self, first: int) -> Violation:
+        return Violation(
+            "masked-frame",
+            f"server sent {_describe_frame(first, 0x80)}; a server must not mask its frames",
+            "RFC 6455 section 5.1",
+            close_code=1002,
         )
 
     def _non_minimal(self, length: int, extra: int) -> Violation:

@@ -26,8 +26,8 @@ def naive_mask(data: bytes, key: bytes) -> bytes:
     return bytes(byte ^ key[index % 4] for index, byte in enumerate(data))
 
 
-def decode_all(data: bytes, **options: int) -> list[RawFrame | Violation]:
-    return FrameDecoder(**options).feed(data)
+def decode_all(data: bytes, max_frame_size: int | None = None) -> list[RawFrame | Violation]:
+    return FrameDecoder(max_frame_size=max_frame_size).feed(data)
 
 
 def decode_one(data: bytes) -> RawFrame:
