@@ -22,6 +22,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_transcript",
         "_connection",
         "_cassette",
+        "_cassette_match",
+        "_cassette_io",
+        "_cassette_secrets",
+        "_har",
     ),
     "outcomes": (
         "_handshake_base",
