@@ -30,7 +30,11 @@ def opened() -> CassetteConnection:
         response=CassetteResponse(
             status=101,
             reason="Switching Protocols",
-            headers=(("Upgrade", "websocket"), ("Sec-WebSocket-Protocol", "feed.v2")),
+            headers=(
+                ("Upgrade", "websocket"),
+                ("Sec-WebSocket-Protocol", "feed.v2"),
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+            ),
             subprotocol="feed.v2",
             extensions="permessage-deflate",
         ),
