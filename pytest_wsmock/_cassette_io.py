@@ -6,7 +6,12 @@ changes only the lines that changed and a review diff stays small::
 
     {
       "version": 1,
-      "match": {"ignore": ["$.id"], "replace": [["\\\\d{13}", "<ms>"]]},
+      "match": {
+        "ignore": ["$.id"],
+        "replace": [
+          ["\\\\d{13}", "<ms>"]
+        ]
+      },
       "connections": [
         {
           "request": {"path": "/feed?symbol=BTC", "headers": [["Host", "..."]], ...},
