@@ -40,13 +40,13 @@ from ._cassette import (
     CassetteResponse,
     MatchRules,
 )
+from ._cassette_match import check_rules, difference
 from ._errors import ConfigError, ConnectionClosed
 from ._faults import Fault
 from ._handshake_base import AUTO, Auto
 from ._handshakes import Handshake
 from ._protocol import Request
 from ._records import Frame, Message, preview
-from ._replay_match import check_rules, difference
 from ._steps import Step, StepEnded, StepFailed, close, expect_close, send_binary, send_text, wait
 from ._websocket import WebSocket
 
@@ -113,7 +113,6 @@ class ReplayExpect(Step):
     def difference(self, message: Message) -> str | None:
         """``None`` when ``message`` matches the recorded one, else why not."""
         kind: Literal["text", "binary"] = "text" if message.is_text else "binary"
-        # TODO(cassette-match): use pytest_wsmock._cassette_match.difference here.
         return difference(self.recorded, kind, message.value, self.rules)
 
     def matches(self, item: Message | Frame) -> bool:
@@ -208,7 +207,6 @@ class Replay:
             raise ConfigError(f"replay(match=...) takes MatchRules(...), got {rules!r}")
         self.cassette = cassette
         self.timing: Timing = timing
-        # TODO(cassette-match): use pytest_wsmock._cassette_match.check_rules here.
         self.match = check_rules(rules)
         self._played: set[int] = set()
         self._notes: dict[int, list[str]] = {}

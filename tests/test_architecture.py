@@ -22,7 +22,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_transcript",
         "_connection",
         "_cassette",
-        "_replay_match",
+        "_cassette_match",
+        "_cassette_io",
+        "_cassette_secrets",
+        "_har",
     ),
     "outcomes": (
         "_handshake_base",

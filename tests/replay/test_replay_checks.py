@@ -44,7 +44,7 @@ def test_changed_json_message_fails_with_its_path(ws_server: MockServer) -> None
         f"{SUBSCRIBE!r}): cassette connection #0, client message #1: expected text "
         f"{SUBSCRIBE!r}, received text "
         """'{"op": "subscribe", "symbol": "ETH", "id": 7}'\n"""
-        "  first difference at $.symbol: expected 'BTC', got 'ETH'\n"
+        '  JSON differs at $.symbol: recorded "BTC", received "ETH"\n'
     ), text
     conn = ws_server.wait_for_connection()
     conn.wait_closed()
@@ -74,14 +74,12 @@ def test_wrong_kind_and_bytes(ws_server: MockServer) -> None:
     with sync_client(ws_server.url) as ws:
         ws.send(b"text")
         first = script_failure(ws_server)
-    assert "the recording has a text message here, a binary one came" in first
+    assert "expected a text message, received a binary message" in first
     with sync_client(ws_server.url) as ws:
         ws.send(b"\x00\x09\x02\x03")
         with pytest.raises(ScriptError) as caught:
             ws_server.wait_for_connection(99, timeout=TIMEOUT)  # fails fast on the failure
-    assert "first differing byte at offset 1 (recorded 3 bytes, received 4 bytes)" in str(
-        caught.value
-    )
+    assert "binary data differs at byte 1 (recorded 3 bytes, received 4 bytes)" in str(caught.value)
 
 
 def test_missing_client_message_is_unmet(ws_server: MockServer) -> None:
@@ -123,7 +121,7 @@ def test_match_argument_overrides_the_cassettes(ws_server: MockServer) -> None:
     with sync_client(ws_server.url) as ws:
         ws.send('{"id": 2}')
         text = script_failure(ws_server)
-    assert "first difference at $.id: expected 1, got 2" in text
+    assert "JSON differs at $.id: recorded 1, received 2" in text
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -220,9 +218,9 @@ def test_config_errors(ws_server: MockServer) -> None:
         ws_server.replay(cassette(TRADING), timing="fast")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="takes a Cassette"):
         ws_server.replay([TRADING])  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"'\$\.items\[\*\]\.nonce'"):
+    with pytest.raises(ConfigError, match=r"'items\.nonce' is not a JSON path"):
         ws_server.replay(cassette(TRADING), match=MatchRules(ignore=("items.nonce",)))
-    with pytest.raises(ConfigError, match=r"not a \(regex, replacement\) pair"):
+    with pytest.raises(ConfigError, match=r"match rule replace .* is not valid: missing \)"):
         ws_server.replay(cassette(TRADING), match=MatchRules(replace=(("(", "x"),)))
     with pytest.raises(ConfigError, match="takes MatchRules"):
         ws_server.replay(cassette(TRADING), match={"ignore": []})  # type: ignore[arg-type]

@@ -58,7 +58,7 @@ def test_changed_message_fails_with_diff_and_transcript(pytester: pytest.Pyteste
             'message #0 (text \'{"op": "buy", "qty": 1}\'): cassette connection #0, client '
             'message #0: expected text \'{"op": "buy", "qty": 1}\', received text '
             '\'{"op": "buy", "qty": 2}\'',
-            "*  first difference at $.qty: expected 1, got 2",
+            "*JSON differs at $.qty: recorded 1, received 2",
             "*last frames: see the wsmock transcript below",
             "*- wsmock transcript -*",
             "*server -> client*TEXT*'ready'",

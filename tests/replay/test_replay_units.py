@@ -1,15 +1,11 @@
-"""Replay without sockets: the handshake and steps it builds, and the stand-in comparison
-(``_replay_match``, until ``_cassette_match`` lands)."""
+"""Replay without sockets: the handshake and steps it builds."""
 
 from __future__ import annotations
 
-import pytest
-
 from pytest_wsmock import AUTO
-from pytest_wsmock._cassette import CassetteResponse, MatchRules
+from pytest_wsmock._cassette import CassetteResponse
 from pytest_wsmock._protocol import Request, RequestParser
 from pytest_wsmock._replay import Replay, ReplayClose, ReplayExpect
-from pytest_wsmock._replay_match import difference
 
 from ._cassettes import TRADING, cassette, client, closed_by, connection, server
 
@@ -112,31 +108,3 @@ def test_handshake_of_a_refusal() -> None:
     assert handshake.headers == (("WWW-Authenticate", "Bearer"),)
     assert handshake.id == "replay-401"
     assert steps == ()
-
-
-@pytest.mark.parametrize(
-    ("recorded", "kind", "received", "rules", "expected"),
-    [
-        (client("a"), "text", "a", MatchRules(), None),
-        (client('{"a": 1}'), "text", '{"a":1}', MatchRules(), "the same JSON"),
-        (client('{"a": 1}'), "text", '{"a":1}', MatchRules(ignore=("$.x",)), None),
-        (client('{"a": [1, 2]}'), "text", '{"a": [1, 3]}', MatchRules(), "$.a[1]: expected 2"),
-        (client('{"a": {"b": 1}}'), "text", '{"a": {"b": 2}}', MatchRules(("$.a.b",)), None),
-        (client('{"k y": 1}'), "text", '{"k y": 2}', MatchRules(("$['k y']",)), None),
-        (client('[{"a": 1}]'), "text", '[{"a": 2}]', MatchRules(("$[0].a",)), None),
-        (client("id=1"), "text", "id=2", MatchRules(replace=((r"id=\d", "id"),)), None),
-        (client("x"), "binary", b"x", MatchRules(), "a binary one came"),
-        (client(b"ab"), "binary", b"ab", MatchRules(), None),
-        (client(b"ab"), "binary", b"a", MatchRules(), "offset 1 (recorded 2 bytes"),
-    ],
-)
-def test_stand_in_difference(
-    recorded: object, kind: str, received: str | bytes, rules: MatchRules, expected: str | None
-) -> None:
-    """The stand-in comparison: exact by default, ignore paths and replacements as rules."""
-    why = difference(recorded, kind, received, rules)  # type: ignore[arg-type]
-    if expected is None:
-        assert why is None
-    else:
-        assert why is not None
-        assert expected in why
