@@ -121,6 +121,10 @@ class Connection(ConnectionRecord):
         self._waits = waits
         self._control = control
         self._message_cursor = 0
+        #: The upstream leg's record when the server relays this connection
+        #: (``ws_server.proxy_to``), else ``None``. From the wire's point of view: its
+        #: ``sent`` messages are the upstream's, its ``received`` what was relayed to it.
+        self.upstream: ConnectionRecord | None = None
 
     # -- waits ------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_transcript",
         "_connection",
         "_cassette",
+        "_cassette_record",
     ),
     "outcomes": (
         "_handshake_base",
@@ -48,12 +49,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_opening",
         "_script",
         "_engine",
+        "_upstream",
+        "_proxy",
     ),
     "server": (
         "_live",
         "_loop",
         "_server_base",
         "_server_live",
+        "_server_relay",
         "_server",
         "_factory",
     ),
