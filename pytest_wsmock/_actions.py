@@ -37,7 +37,7 @@ from ._protocol import (
     build_close_payload,
 )
 from ._records import CloseInfo, Direction, Frame, Message
-from ._routes import Behaviour
+from ._routes import Behaviour, Prepare
 from ._rules import Rule
 from ._steps import Step
 from ._websocket import OutFrame, WebSocket
@@ -106,6 +106,8 @@ class ConnectionCore:
         self.outcome = outcome or Handshake()
         self.handler = handler
         self.steps = steps
+        #: Run before the request is answered (``Behaviour.prepare``): a proxy's upstream leg.
+        self.prepare: Prepare | None = None
         #: Background rules, in order (``conn.on`` appends, in the server thread); the reader
         #: offers them each client message, ping and pong first (``_reading.py``).
         self.rules: list[Rule] = list(rules)
@@ -159,6 +161,7 @@ class ConnectionCore:
         self.chosen = True
         self.outcome = behaviour.outcome
         self.handler = behaviour.handler
+        self.prepare = behaviour.prepare
         self.steps = behaviour.steps
         self.rules = list(behaviour.rules)
         self.route = behaviour.route

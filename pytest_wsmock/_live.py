@@ -121,11 +121,16 @@ class Connection(ConnectionRecord):
         self._waits = waits
         self._control = control
         self._message_cursor = 0
+        #: The upstream leg's record when the server relays this connection
+        #: (``ws_server.proxy_to``), else ``None``. From the wire's point of view: its
+        #: ``sent`` messages are the upstream's, its ``received`` what was relayed to it.
+        self.upstream: ConnectionRecord | None = None
 
     # -- waits ------------------------------------------------------------------------------
 
     def wait_closed(self, timeout: float | None = None) -> CloseInfo:
-        """Block until the connection has ended, and return how it ended.
+        """Block until the connection has ended, and return how it ended. A relayed
+        connection (``proxy_to``) has ended when its upstream leg has ended too.
 
         Args:
             timeout: seconds to wait; the server's ``timeout`` option by default.
@@ -136,9 +141,11 @@ class Connection(ConnectionRecord):
                 ``await wait_closed_async()``).
         """
         refuse_in_loop("conn.wait_closed()", "await conn.wait_closed_async()")
-        self._waits.wait(
-            lambda: self.closed, timeout, lambda: f"{self.label} to close", self.describe
-        )
+
+        def ended() -> bool:
+            return self.closed and (self.upstream is None or self.upstream.closed)
+
+        self._waits.wait(ended, timeout, lambda: f"{self.label} to close", self.describe)
         info = self.close
         assert info is not None
         return info

@@ -38,7 +38,7 @@ from ._protocol import (
     reason_phrase,
 )
 from ._records import HandshakeResponse
-from ._routes import Behaviour
+from ._routes import Behaviour, Prepare
 from ._steps import Step
 from ._tls import TlsFault
 
@@ -69,6 +69,7 @@ class Opening(Protocol):
     machine: ConnectionState
     stream: ByteStream
     outcome: Handshake
+    prepare: Prepare | None
     steps: tuple[Step, ...] | None
     deflate: PerMessageDeflate | None
     unparsed: int
@@ -209,6 +210,8 @@ async def _opening_handshake(engine: Opening) -> bytes | None:
         await _reject(engine, status, violations)
         return None
     outcome = _check_origin(engine, request, engine.outcome)
+    if engine.prepare is not None and outcome.accepts:
+        outcome = await engine.prepare(request)
     if not await _carry_out(engine, request, outcome):
         return None
     return parser.trailing

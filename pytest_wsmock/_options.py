@@ -8,10 +8,13 @@ import difflib
 import ipaddress
 import math
 import re
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
+from ._cassette import MatchRules
+from ._cassette_secrets import Secrets
 from ._errors import ConfigError
 from ._handshakes import Handshake, check_outcomes
 from ._rules import Rule, check_rules
@@ -141,6 +144,17 @@ class ServerOptions:
         strict_routes: WebSocket requests for a path no ``route()`` matches get ``404`` (and a
             note) instead of the server-wide behaviour (ini ``wsmock_strict_routes``, default
             false).
+        cassette: record and replay (docs/record-replay.md): a cassette name (its file is
+            ``cassettes/<test module>/<name>.json`` beside the test), a path ending in
+            ``.json``, or ``True`` (named after the test); ``--wsmock-record-mode`` says
+            whether the run replays or records it.
+        upstream: the real service a cassette is recorded from (``wss://...``).
+        upstream_ssl: the ``ssl.SSLContext`` for a ``wss://`` upstream (default: the
+            system's trusted CAs).
+        replay_timing: ``"immediate"`` (default) or ``"recorded"`` (the recorded gaps).
+        cassette_match: ``MatchRules`` that replace the cassette's own for this test.
+        cassette_secrets: the ``Secrets`` filtered out before a cassette is written
+            (default: ``Secrets()``, see docs/record-replay.md).
     """
 
     host: str = "127.0.0.1"
@@ -169,6 +183,12 @@ class ServerOptions:
     rules: tuple[Rule, ...] = ()
     allow: tuple[str, ...] = ()
     strict_routes: bool = False
+    cassette: str | bool | None = None
+    upstream: str | None = None
+    upstream_ssl: ssl.SSLContext | None = None
+    replay_timing: Literal["immediate", "recorded"] = "immediate"
+    cassette_match: MatchRules | None = None
+    cassette_secrets: Secrets | None = None
 
     def __post_init__(self) -> None:
         # Checked here, not in the places that build options (marker, ini, factory, replace),
@@ -374,6 +394,39 @@ def _allow(name: str, value: object) -> object:
     return value if isinstance(value, tuple) else tuple(value)
 
 
+def _cassette(name: str, value: object) -> object:
+    if value is None or value is True or (isinstance(value, str) and value):
+        return value
+    raise ConfigError(
+        f"wsmock option {name} must be a cassette name, a path ending in .json, or True "
+        f"(named after the test), got {value!r} (e.g. {name}='ticker-subscribe')"
+    )
+
+
+def _upstream(name: str, value: object) -> object:
+    if value is None or (isinstance(value, str) and value.startswith(("ws://", "wss://"))):
+        return value
+    raise ConfigError(
+        f"wsmock option {name} must be a ws:// or wss:// URL, got {value!r} "
+        f"(e.g. {name}='wss://stream.example.com/v1')"
+    )
+
+
+def _replay_timing(name: str, value: object) -> object:
+    if value in ("immediate", "recorded"):
+        return value
+    raise ConfigError(f"wsmock option {name} must be 'immediate' or 'recorded', got {value!r}")
+
+
+def _instance(kind: type, example: str) -> Callable[[str, object], object]:
+    def check(name: str, value: object) -> object:
+        if value is None or isinstance(value, kind):
+            return value
+        raise ConfigError(f"wsmock option {name} must be {example} or None, got {value!r}")
+
+    return check
+
+
 def split_kinds(text: str) -> tuple[str, ...]:
     """``"a, b c"`` -> ``("a", "b", "c")``: kinds separated by commas and/or spaces."""
     return tuple(part for part in re.split(r"[\s,]+", text) if part)
@@ -405,6 +458,12 @@ _CHECKS: dict[str, Callable[[str, Any], object]] = {
     "rules": check_rules,
     "allow": _allow,
     "strict_routes": _flag,
+    "cassette": _cassette,
+    "upstream": _upstream,
+    "upstream_ssl": _instance(ssl.SSLContext, "an ssl.SSLContext"),
+    "replay_timing": _replay_timing,
+    "cassette_match": _instance(MatchRules, "MatchRules(ignore=[...], replace=[...])"),
+    "cassette_secrets": _instance(Secrets, "Secrets(headers=[...], query=[...])"),
 }
 # A new option without a check would slip through unchecked: fail at import instead.
 assert list(_CHECKS) == ServerOptions.names(), "every ServerOptions field needs a check"

@@ -27,6 +27,9 @@ from ._websocket import WebSocket
 __all__ = ["Behaviour", "HttpAnswer", "HttpRoute", "Route", "RouteTable", "path_text"]
 
 Handler = Callable[[WebSocket], Awaitable[Any]]
+#: Run once a WebSocket request is parsed and checked, before it is answered (a proxy connects
+#: upstream here): it returns the outcome that answers the request.
+Prepare = Callable[[Request], Awaitable[Handshake]]
 PathSpec = str | re.Pattern[str]
 
 
@@ -41,6 +44,8 @@ class Behaviour:
         steps: the script run once the connection opens (it replaces the handler), if any.
         rules: background rules for the connection.
         route: the text of the route that served the connection (``None``: server-wide).
+        prepare: run before a request that ``outcome`` would accept is answered; what it
+            returns answers the request instead (``None``: ``outcome`` answers).
     """
 
     outcome: Handshake
@@ -48,6 +53,7 @@ class Behaviour:
     steps: tuple[Step, ...] | None = None
     rules: tuple[Rule, ...] = ()
     route: str | None = None
+    prepare: Prepare | None = None
 
 
 def check_path(path: object, what: str) -> PathSpec:

@@ -28,7 +28,7 @@ from ._options import ServerOptions
 from ._protocol import Request, Violation
 from ._routes import Behaviour, HttpRoute, Route, RouteTable
 from ._rules import ResponseFunction, Rule, rule
-from ._server_replay import ReplayServer
+from ._server_relay import RelayServer
 from ._steps import Step, check_steps
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def _no_route(path: str, routes: Sequence[Route]) -> Handshake:
     ).named("no-route", "404 Not Found: no route for the path (strict_routes)")
 
 
-class MockServer(ReplayServer):
+class MockServer(RelayServer):
     """A scriptable WebSocket server on loopback, run by a background thread.
 
     You normally get one from the ``ws_server``, ``wss_server`` or ``ws_server_factory``
@@ -136,8 +136,8 @@ class MockServer(ReplayServer):
             route = self._routes.route_for(request.path) if request is not None else None
             if route is not None:
                 chosen = self._routes.serve(route, conn, chosen)
-            elif replayed := self._replay_behaviour(conn, request, chosen):
-                chosen = replayed  # ws_server.replay(...): see _server_replay.py
+            elif relayed := self._relay_behaviour(conn, request, chosen):
+                chosen = relayed  # replay(...) or proxy_to(...): see _server_relay.py
             elif request is not None and self.options.strict_routes:
                 note = f"strict_routes: no route for {request.path!r}; answered 404"
                 self._notes.append(f"{conn.label}: {note}")

@@ -26,6 +26,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_cassette_io",
         "_cassette_secrets",
         "_har",
+        "_cassette_record",
     ),
     "outcomes": (
         "_handshake_base",
@@ -55,6 +56,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_engine",
         "_upstream_open",
         "_upstream",
+        "_proxy",
     ),
     "server": (
         "_live",
@@ -62,7 +64,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_server_base",
         "_server_live",
         "_server_replay",
+        "_server_relay",
         "_server",
+        "_cassettes",
         "_factory",
     ),
     # A subpackage counts as one module. The conformance kit sits above the server layer and
