@@ -26,6 +26,7 @@ from ._cassette_io import load, save
 from ._cassette_record import from_record, refused
 from ._cassette_secrets import Secrets, scrub
 from ._errors import ConfigError
+from ._replay import Replay
 
 if TYPE_CHECKING:
     from ._server import MockServer
@@ -92,13 +93,35 @@ class CassetteUse:
                 f"service: add upstream='wss://...' to the wsmock marker or the factory call"
             )
         replayed = self.existing if self.mode in ("none", "once", "new_episodes") else None
+        self.replay: Replay | None = None
+        self._reported = False
         if replayed is not None:
             # With a proxy set too (new_episodes), connections past the recorded ones are relayed.
-            server.replay(replayed, timing=options.replay_timing, match=options.cassette_match)
+            self.replay = server.replay(
+                replayed, timing=options.replay_timing, match=options.cassette_match
+            )
         if self.recording and options.upstream is not None:
             server.proxy_to(options.upstream, ssl=options.upstream_ssl)
         if replayed is not None and self.mode != "new_episodes":
             self.recording = False
+
+    def problems(self) -> str | None:
+        """What the replay found the client did not follow, once (``None``: nothing): a
+        cassette in CI must stay the conversation the client has."""
+        if self.replay is None or self._reported:
+            return None
+        found = [*self.server.replay_overflow]
+        if self.mode != "new_episodes":
+            found += self.replay.unplayed()
+        if not found:
+            return None
+        self._reported = True
+        lines = "\n".join(f"  - {line}" for line in found)
+        return (
+            f"the client did not follow the cassette {self.path}:\n{lines}\n"
+            f"If the client changed on purpose, record the cassette again: "
+            f"pytest {OPTION}=all <this test>"
+        )
 
     def finish(self) -> Path | None:
         """Write the cassette when this run recorded (after the servers stopped); its path."""

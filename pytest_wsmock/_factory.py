@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from ._errors import ServerError, WsmockError
+from ._cassettes import CassetteContext, CassetteUse
+from ._errors import ScriptError, ServerError, WsmockError
 from ._options import ServerOptions
 from ._server import MockServer
 from ._tls import TlsMaterial
@@ -20,11 +22,20 @@ class ServerFactory:
     test's ``wsmock`` marker, then from the ini file, then from the defaults.
     """
 
-    def __init__(self, defaults: ServerOptions, tls: Callable[[], TlsMaterial]) -> None:
+    def __init__(
+        self,
+        defaults: ServerOptions,
+        tls: Callable[[], TlsMaterial],
+        cassettes: CassetteContext | None = None,
+    ) -> None:
         self.defaults = defaults
         self._tls = tls
+        self._cassettes = cassettes
         self.servers: list[MockServer] = []
         self._held: list[socket.socket] = []
+        self._uses: list[CassetteUse] = []
+        #: The cassette files this test wrote (recording), once it has ended.
+        self.written: list[Path] = []
 
     def __call__(self, **options: Any) -> MockServer:
         """Start a new server with these options, and return it."""
@@ -32,6 +43,9 @@ class ServerFactory:
         server = MockServer(merged, tls=self._tls() if merged.tls else None)
         server.start()
         self.servers.append(server)
+        if merged.cassette is not None:
+            context = self._cassettes or CassetteContext(Path.cwd(), "cassettes", "test", "test")
+            self._uses.append(CassetteUse(server, context))
         return server
 
     def refused_url(self, path: str = "/", scheme: str = "ws") -> str:
@@ -57,7 +71,7 @@ class ServerFactory:
         __tracebackhide__ = True
         for server in self.servers:
             server.settle()
-        _raise_first(_checked(self.servers))
+        _raise_first(_checked(self.servers) + self._cassette_problems())
 
     def failures(self) -> list[WsmockError]:
         """Settle every server and return, without raising, what failed and was not reported
@@ -65,7 +79,7 @@ class ServerFactory:
         failed itself, where the servers' failures explain it."""
         for server in self.servers:
             server.settle()
-        return _checked(self.servers)
+        return _checked(self.servers) + self._cassette_problems()
 
     def close(self) -> None:
         """Stop every server, then raise what failed since :meth:`verdict` (or everything,
@@ -79,7 +93,21 @@ class ServerFactory:
                 server.stop()
             except WsmockError as exc:
                 problems.append(exc)
-        _raise_first(problems + _checked(self.servers))
+        for use in self._uses:
+            written = use.finish()
+            if written is not None:
+                self.written.append(written)
+        _raise_first(problems + _checked(self.servers) + self._cassette_problems())
+
+    def _cassette_problems(self) -> list[WsmockError]:
+        """A replayed cassette that the client did not follow: connections past the recorded
+        ones, recorded connections never requested (each reported once)."""
+        problems: list[WsmockError] = []
+        for use in self._uses:
+            found = use.problems()
+            if found:
+                problems.append(ScriptError(found))
+        return problems
 
 
 def _checked(servers: list[MockServer]) -> list[WsmockError]:

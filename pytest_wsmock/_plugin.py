@@ -13,6 +13,7 @@ import pytest
 import trustme
 
 from ._assertions import compare
+from ._cassettes import RECORD_MODES, CassetteContext
 from ._errors import ConfigError, WsmockError
 from ._factory import ServerFactory
 from ._faults import Fault
@@ -101,6 +102,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=1,
         help="conformance kit: run each case N times (those that take under 0.5 s), so that "
         "verdicts that depend on timing show up; with --wsmock-pin they are pinned as a set",
+    )
+    group.addoption(
+        "--wsmock-record-mode",
+        choices=RECORD_MODES,
+        default="none",
+        help="cassettes (docs/record-replay.md): none (default: replay, a missing cassette "
+        "fails), once (record missing cassettes), new_episodes (replay, and record connections "
+        "past the recorded ones), all (record again)",
     )
     group.addoption(
         "--wsmock-conformance-report",
@@ -382,7 +391,15 @@ def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]
         material: TlsMaterial = request.getfixturevalue("_wsmock_tls")
         return material
 
-    factory = ServerFactory(defaults, tls)
+    node = request.node
+    cassettes = CassetteContext(
+        node.path.parent,
+        node.path.stem,
+        node.name,
+        node.nodeid,
+        request.config.getoption("--wsmock-record-mode"),
+    )
+    factory = ServerFactory(defaults, tls, cassettes)
     request.node.stash[SERVERS] = factory.servers
     request.node.stash[FACTORY] = factory
     yield factory

@@ -34,6 +34,8 @@ class ReplayServer(LiveServer):
         self._replay: Replay | None = None
         # WebSocket connections handed to the replay so far: the next one's cassette index.
         self._replayed = 0
+        #: Connections refused (503) because the cassette had no more connections.
+        self.replay_overflow: list[str] = []
 
     def replay(
         self, cassette: Cassette, *, timing: Timing = "immediate", match: MatchRules | None = None
@@ -103,6 +105,7 @@ class ReplayServer(LiveServer):
                 f"#{index}: answered 503"
             )
             self._notes.append(f"{conn.label}: {note}")
+            self.replay_overflow.append(f"{conn.label}: {note}")
             conn.note(note)
             body = f"wsmock replay: the cassette has no connection #{index} (it has {count})\n"
             refused = Handshake.reject(503, body=body).named(
