@@ -19,9 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pytest_wsmock"
 BUILDERS = re.compile(
     r"\b(?:Violation|_bad_request|client_rule|_protocol_error)\(\s*\"([a-z0-9-]+)\"", re.DOTALL
 )
-#: Kinds of the protocol core's client role (checking a server's frames): the mock server,
-#: which only ever checks clients, never records them.
-CLIENT_ROLE_ONLY = {"masked-frame"}
+#: Kinds of the protocol core's client role (checking a server's frames and its answer to the
+#: opening handshake, for the proxy's upstream leg): they go to ``conn.upstream``'s record,
+#: never to the client's connection, so strict mode has nothing to allow.
+CLIENT_ROLE_ONLY = {"masked-frame", "malformed-response", "response-too-large"}
 
 
 def kinds_in_source() -> set[str]:
