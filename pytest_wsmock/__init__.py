@@ -1,6 +1,19 @@
 """pytest-wsmock: pytest fixtures that start a scriptable in-process WebSocket server."""
 
 from ._assertions import ANY
+from ._cassette import (
+    Cassette,
+    CassetteClose,
+    CassetteConnection,
+    CassetteMessage,
+    CassetteRequest,
+    CassetteResponse,
+    MatchRules,
+)
+from ._cassette_io import load as load_cassette
+from ._cassette_io import save as save_cassette
+from ._cassette_secrets import DEFAULT_SECRET_HEADERS, DEFAULT_SECRET_QUERY, Secrets
+from ._cassettes import RECORD_MODES
 from ._errors import (
     BlockingCallError,
     ClientViolationError,
@@ -18,6 +31,8 @@ from ._frame_violations import FRAME_VIOLATIONS, FrameViolation
 from ._handlers import InlineHandler, echo, silent
 from ._handshake_catalogue import HANDSHAKE_FAILURES, HANDSHAKE_REJECTIONS
 from ._handshakes import AUTO, WRONG, Handshake
+from ._har import from_har as cassette_from_har
+from ._har import to_har as cassette_to_har
 from ._http_records import HttpRequest
 from ._live import Connection
 from ._options import TLS_FAULTS, VIOLATION_KINDS, ServerOptions
@@ -29,7 +44,9 @@ from ._protocol import (
     Request,
     Violation,
 )
+from ._proxy import Proxy
 from ._records import CloseInfo, Direction, Frame, HandshakeResponse, Message
+from ._replay import Replay
 from ._routes import Route
 from ._rules import Rule, rule
 from ._server import LIMIT_KINDS, MockServer
@@ -55,6 +72,7 @@ from ._steps import (
     wait_for_release,
 )
 from ._tls import TlsFault, TlsMaterial
+from ._upstream_open import UpstreamError
 from ._websocket import Transport, WebSocket
 
 __all__ = [
@@ -134,4 +152,23 @@ __all__ = [
     "MockServer",
     "ServerFactory",
     "LIMIT_KINDS",
+    # proxy, record and replay (_proxy, _replay, _cassette*, _har)
+    "Proxy",
+    "UpstreamError",
+    "Replay",
+    "Cassette",
+    "CassetteConnection",
+    "CassetteRequest",
+    "CassetteResponse",
+    "CassetteMessage",
+    "CassetteClose",
+    "MatchRules",
+    "Secrets",
+    "DEFAULT_SECRET_HEADERS",
+    "DEFAULT_SECRET_QUERY",
+    "RECORD_MODES",
+    "load_cassette",
+    "save_cassette",
+    "cassette_from_har",
+    "cassette_to_har",
 ]

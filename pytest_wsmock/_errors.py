@@ -12,6 +12,7 @@
      ├── RecordMismatch (+ AssertionError)   an assertion helper found the record different
      ├── ServerError                         a handler raised, or the server failed internally
      ├── ConnectionClosed                    a handler used a connection that has ended
+     ├── UpstreamError                       the proxy's upstream could not be opened
      └── BlockingCallError (+ RuntimeError)  a blocking wait was called in an event loop
 
 The conformance kit's errors (``pytest_wsmock.conformance``) join the same tree:

@@ -327,15 +327,24 @@ async def test_wrong_accept() -> None:
     assert any("wrong Sec-WebSocket-Accept" in note for note in error.record.notes)
 
 
-async def test_upstream_error_reduces_without_its_record() -> None:
-    # pickle itself needs the class exported as pytest_wsmock.UpstreamError (the integrator's
-    # step); what pickle calls is checked here.
+async def test_upstream_error_pickles_without_its_record() -> None:
+    """Exported as pytest_wsmock.UpstreamError, it survives pickle (xdist sends errors
+    between processes); its record stays behind."""
+    import pickle
+
+    import pytest_wsmock
+
     error = UpstreamError("ws://h/", "answered 403 Forbidden", 403)
-    cls, args = error.__reduce__()
-    assert cls is UpstreamError
-    assert isinstance(args, tuple)
-    copy = UpstreamError(*args)
-    assert (copy.url, copy.cause, copy.status) == ("ws://h/", "answered 403 Forbidden", 403)
+    assert pytest_wsmock.UpstreamError is UpstreamError
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is UpstreamError
+    assert (copy.url, copy.cause, copy.status, copy.record) == (
+        "ws://h/",
+        "answered 403 Forbidden",
+        403,
+        None,
+    )
+    assert str(copy) == str(error)
 
 
 @pytest.mark.parametrize("url", ["http://example.com/", "example.com", "ws://", "ws://h:99999/"])
