@@ -142,6 +142,11 @@ def setup(
     return log
 
 
+def rewrite(pytester: pytest.Pytester, body: str) -> None:
+    """Replace the inner test file's body (the client changed)."""
+    pytester.makepyfile(test_inner=HEAD + body)
+
+
 def logged(log: Path) -> list[list[Any]]:
     """The log's lines, and empty the log for the next run."""
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
