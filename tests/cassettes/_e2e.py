@@ -39,6 +39,8 @@ from pytest_wsmock import MatchRules, Secrets
 
 UPSTREAM = os.environ["E2E_UPSTREAM"]
 LOG = Path(os.environ["E2E_LOG"])
+#: How long a client waits for each answer (shorter when the outer test expects a failure).
+TIMEOUT = float(os.environ.get("E2E_TIMEOUT", "5"))
 
 
 def upstream_ssl():
@@ -54,36 +56,36 @@ def log(label, got):
 def via_websockets(url, sends, headers=None):
     got = []
     with websockets.sync.client.connect(
-        url, open_timeout=5, close_timeout=5, ping_interval=None, proxy=None,
+        url, open_timeout=TIMEOUT, close_timeout=5, ping_interval=None, proxy=None,
         additional_headers=headers,
     ) as ws:
-        got.append(ws.recv(timeout=5))
+        got.append(ws.recv(timeout=TIMEOUT))
         for message in sends:
             ws.send(message)
-            got.append(ws.recv(timeout=5))
+            got.append(ws.recv(timeout=TIMEOUT))
     return got
 
 
 def via_aiohttp(url, sends):
     async def talk():
         got = []
-        timeout = aiohttp.ClientWSTimeout(ws_receive=5, ws_close=5)
+        timeout = aiohttp.ClientWSTimeout(ws_receive=TIMEOUT, ws_close=5)
         async with aiohttp.ClientSession() as session:
             async with session.ws_connect(url, timeout=timeout, autoping=False) as ws:
-                got.append((await ws.receive(timeout=5)).data)
+                got.append((await ws.receive(timeout=TIMEOUT)).data)
                 for message in sends:
                     if isinstance(message, bytes):
                         await ws.send_bytes(message)
                     else:
                         await ws.send_str(message)
-                    got.append((await ws.receive(timeout=5)).data)
+                    got.append((await ws.receive(timeout=TIMEOUT)).data)
         return got
 
     return asyncio.run(talk())
 
 
 def via_websocket_client(url, sends):
-    ws = websocket.create_connection(url, timeout=5)
+    ws = websocket.create_connection(url, timeout=TIMEOUT)
     try:
         got = [ws.recv()]
         for message in sends:
@@ -149,6 +151,8 @@ def rewrite(pytester: pytest.Pytester, body: str) -> None:
 
 def logged(log: Path) -> list[list[Any]]:
     """The log's lines, and empty the log for the next run."""
+    if not log.exists():
+        return []
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     log.unlink()
     return lines
