@@ -227,6 +227,8 @@ class ProxySession:
         self.upstream: Upstream | None = None
         #: The request and the upstream's answer when it refused (a status other than 101).
         self.refusal: tuple[CassetteRequest, HandshakeResponse] | None = None
+        #: Why the upstream could not be opened (the client was answered 502), if it failed.
+        self.failure: UpstreamError | None = None
         #: Called with the upstream leg's record once it exists (the server shows it as
         #: ``conn.upstream``).
         self.on_upstream: Callable[[Upstream], None] | None = None
@@ -289,6 +291,7 @@ class ProxySession:
             return Handshake.reject(
                 exc.status, reason=response.reason, headers=headers, body=response.body
             ).named(f"upstream-{exc.status}", f"the upstream answered {exc.status}")
+        self.failure = exc
         self.note(f"proxy: could not open {self.proxy.url}: {exc.cause}; answered 502")
         return Handshake.reject(
             502, body=f"wsmock proxy: the upstream {self.proxy.url} failed: {exc.cause}\n"

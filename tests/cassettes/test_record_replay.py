@@ -278,3 +278,35 @@ def test_a_client_that_does_not_follow_the_cassette_fails(
             "*record the cassette again: pytest --wsmock-record-mode=all <this test>",
         ]
     )
+
+
+DOWN = """
+def test_feed(ws_server_factory):
+    server = ws_server_factory(cassette="feed", upstream=UPSTREAM)
+    with pytest.raises(InvalidStatus) as refused:
+        websockets.sync.client.connect(server.url, open_timeout=5, proxy=None)
+    assert refused.value.response.status_code == 502
+"""
+
+
+def test_recording_from_an_upstream_that_is_down_fails_and_writes_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, real_server: RealServerFactory
+) -> None:
+    """Regression: the run passed and wrote an empty cassette, which the next runs then
+    replayed (``once`` did not record it again)."""
+    upstream = real_server(greet_and_echo)
+    port = upstream.port
+    stop(upstream)
+    setup(pytester, monkeypatch, upstream, DOWN)
+    result = pytester.runpytest("--wsmock-record-mode=once")
+    result.assert_outcomes(failed=1)
+    path = cassette_file(pytester, "feed")
+    result.stdout.fnmatch_lines(
+        [
+            f"E*ScriptError: recording the cassette {path} (--wsmock-record-mode=once): the "
+            f"upstream could not be opened, so the client was answered 502:",
+            f"*- connection #0: {upstream.url}: connection refused by 127.0.0.1:{port}",
+            "*The cassette was not written*",
+        ]
+    )
+    assert not path.exists()

@@ -13,8 +13,17 @@ from pytest_wsmock import cassette_from_har, cassette_to_har, load_cassette, sav
 from pytest_wsmock._cassette import CassetteClose
 
 from ..proxy.conftest import RealServerFactory
-from ._e2e import GAP, cassette_file, greet_and_echo, greet_slowly, logged, read_json, rewrite
-from ._e2e import setup, stop
+from ._e2e import (
+    GAP,
+    cassette_file,
+    greet_and_echo,
+    greet_slowly,
+    logged,
+    read_json,
+    rewrite,
+    setup,
+    stop,
+)
 
 DATA = Path(__file__).parent / "data"
 
