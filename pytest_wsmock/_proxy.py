@@ -236,9 +236,13 @@ class ProxySession:
         self._answers: dict[int, int] = {}
 
     def _target(self, request: Request) -> str:
+        """The client's path appended to the url's, the url's query (an API key...) first."""
         base = urlsplit(self.proxy.url)
-        target = request.target
-        return base.path.rstrip("/") + target if base.path not in ("", "/") else target
+        path, _, query = request.target.partition("?")
+        if base.path not in ("", "/"):
+            path = base.path.rstrip("/") + path
+        queries = [part for part in (base.query, query) if part]
+        return f"{path}?{'&'.join(queries)}" if queries else path
 
     def _headers(self, request: Request) -> list[tuple[str, str]]:
         chosen = [

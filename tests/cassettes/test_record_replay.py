@@ -156,7 +156,7 @@ def hide_password(side, data):
 def test_login(ws_server_factory):
     server = ws_server_factory(
         cassette="login",
-        upstream=UPSTREAM,
+        upstream=UPSTREAM + "/v1?apikey=APIKEY-0042",
         cassette_secrets=Secrets(message=hide_password),
         # Replay compares the client's real password with the filtered one.
         cassette_match=MatchRules(replace=[("hunter2", "PASSWORD")]),
@@ -177,7 +177,8 @@ def test_secrets_never_reach_the_file(
     pytester.runpytest("--wsmock-record-mode=once").assert_outcomes(passed=1)
     assert logged(log) == [["websockets", ["'welcome'", "'echo: login hunter2'"]]]
     (request,) = upstream.requests
-    assert request.path == "/feed?symbol=BTC&token=TOKEN-5ec7e7&depth=5"
+    # The upstream URL's query comes first (it was dropped: regression).
+    assert request.path == "/v1/feed?apikey=APIKEY-0042&symbol=BTC&token=TOKEN-5ec7e7&depth=5"
     assert request.headers["Authorization"] == "Bearer BEARER-9a8b7c"
 
     text = cassette_file(pytester, "login").read_text(encoding="utf-8")
@@ -189,7 +190,9 @@ def test_secrets_never_reach_the_file(
     ):
         assert secret not in text
     (connection,) = json.loads(text)["connections"]
-    assert connection["request"]["path"] == "/feed?symbol=BTC&token=FILTERED&depth=5"
+    assert connection["request"]["path"] == (
+        "/v1/feed?apikey=FILTERED&symbol=BTC&token=FILTERED&depth=5"
+    )
     headers = dict(connection["request"]["headers"])
     assert headers["Authorization"] == "FILTERED"
     assert headers["Origin"] == "https://app.example"  # not a secret: kept
