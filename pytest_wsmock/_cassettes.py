@@ -106,9 +106,21 @@ class CassetteUse:
             self.recording = False
 
     def problems(self) -> str | None:
-        """What the replay found the client did not follow, once (``None``: nothing): a
-        cassette in CI must stay the conversation the client has."""
-        if self.replay is None or self._reported:
+        """What the replay found the client did not follow, or why a recording failed, once
+        (``None``: nothing): a cassette in CI must stay the conversation the client has."""
+        if self._reported:
+            return None
+        failed = self._upstream_failures()
+        if failed:
+            self._reported = True
+            lines = "\n".join(f"  - {line}" for line in failed)
+            return (
+                f"recording the cassette {self.path} ({OPTION}={self.mode}): the upstream "
+                f"could not be opened, so the client was answered 502:\n{lines}\n"
+                f"The cassette was not written; check the upstream URL, the network, and "
+                f"upstream_ssl, then record again"
+            )
+        if self.replay is None:
             return None
         found = [*self.server.replay_overflow]
         if self.mode != "new_episodes":
@@ -125,8 +137,8 @@ class CassetteUse:
 
     def finish(self) -> Path | None:
         """Write the cassette when this run recorded (after the servers stopped); its path."""
-        if not self.recording:
-            return None
+        if not self.recording or self._upstream_failures():
+            return None  # a failed recording writes nothing (problems() says why)
         recorded = self._recorded()
         if self.mode == "new_episodes" and self.existing is not None:
             if not recorded:
@@ -138,6 +150,16 @@ class CassetteUse:
         cassette = scrub(Cassette(connections, match), self.secrets)
         save(cassette, self.path)
         return self.path
+
+    def _upstream_failures(self) -> list[str]:
+        """The relayed connections whose upstream could not be opened (recording only)."""
+        if not self.recording:
+            return []
+        return [
+            f"connection #{number}: {session.failure.url}: {session.failure.cause}"
+            for number, session in enumerate(self.server.proxy_sessions)
+            if session.failure is not None
+        ]
 
     def _recorded(self) -> list[CassetteConnection]:
         made: list[CassetteConnection] = []

@@ -227,6 +227,8 @@ class ProxySession:
         self.upstream: Upstream | None = None
         #: The request and the upstream's answer when it refused (a status other than 101).
         self.refusal: tuple[CassetteRequest, HandshakeResponse] | None = None
+        #: Why the upstream could not be opened (the client was answered 502), if it failed.
+        self.failure: UpstreamError | None = None
         #: Called with the upstream leg's record once it exists (the server shows it as
         #: ``conn.upstream``).
         self.on_upstream: Callable[[Upstream], None] | None = None
@@ -234,9 +236,13 @@ class ProxySession:
         self._answers: dict[int, int] = {}
 
     def _target(self, request: Request) -> str:
+        """The client's path appended to the url's, the url's query (an API key...) first."""
         base = urlsplit(self.proxy.url)
-        target = request.target
-        return base.path.rstrip("/") + target if base.path not in ("", "/") else target
+        path, _, query = request.target.partition("?")
+        if base.path not in ("", "/"):
+            path = base.path.rstrip("/") + path
+        queries = [part for part in (base.query, query) if part]
+        return f"{path}?{'&'.join(queries)}" if queries else path
 
     def _headers(self, request: Request) -> list[tuple[str, str]]:
         chosen = [
@@ -289,6 +295,7 @@ class ProxySession:
             return Handshake.reject(
                 exc.status, reason=response.reason, headers=headers, body=response.body
             ).named(f"upstream-{exc.status}", f"the upstream answered {exc.status}")
+        self.failure = exc
         self.note(f"proxy: could not open {self.proxy.url}: {exc.cause}; answered 502")
         return Handshake.reject(
             502, body=f"wsmock proxy: the upstream {self.proxy.url} failed: {exc.cause}\n"

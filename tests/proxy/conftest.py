@@ -27,6 +27,8 @@ class RealServer:
     url: str
     requests: list[Request] = field(default_factory=list)
     client_ssl: ssl.SSLContext | None = None
+    #: The CA that signed a TLS upstream's certificate (its PEM for a ``cafile``).
+    ca: trustme.CA | None = None
 
     @property
     def port(self) -> int:
@@ -57,6 +59,7 @@ def real_server() -> Iterator[RealServerFactory]:
         **options: Any,
     ) -> RealServer:
         server_ssl = client_ssl = None
+        ca: trustme.CA | None = None
         if tls:
             ca = trustme.CA()
             server_ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -87,7 +90,7 @@ def real_server() -> Iterator[RealServerFactory]:
         servers.append((server, thread))
         port = server.socket.getsockname()[1]
         made = RealServer(
-            server, f"{'wss' if tls else 'ws'}://127.0.0.1:{port}", client_ssl=client_ssl
+            server, f"{'wss' if tls else 'ws'}://127.0.0.1:{port}", client_ssl=client_ssl, ca=ca
         )
         holder.append(made)
         return made
