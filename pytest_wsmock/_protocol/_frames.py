@@ -15,7 +15,6 @@ __all__ = [
     "FrameDecoder",
     "Opcode",
     "RawFrame",
-    "apply_mask",
     "encode_frame",
     "looks_like_http_request",
     "opcode_name",
