@@ -224,6 +224,23 @@ def _describe_frame(first: int, second: int) -> str:
     return f"{masked} {opcode_name(first & 0x0F)} frame{fin}"
 
 
+def _frame(header: bytes, payload: bytes) -> RawFrame:
+    """The frame of this header (masking key included, when masked) and unmasked payload."""
+    first = header[0]
+    masked = bool(header[1] & 0x80)
+    return RawFrame(
+        fin=bool(first & 0x80),
+        rsv1=bool(first & 0x40),
+        rsv2=bool(first & 0x20),
+        rsv3=bool(first & 0x10),
+        opcode=first & 0x0F,
+        masked=masked,
+        mask_key=header[-4:] if masked else None,
+        payload=payload,
+        header=header,
+    )
+
+
 class FrameDecoder:
     """Incremental frame parser: bytes in, RawFrame / Violation out. Structure only.
 
@@ -250,6 +267,10 @@ class FrameDecoder:
         self._buffer = bytearray()
         # Header of the frame whose payload is awaited: (header bytes, length).
         self._pending: tuple[bytes, int] | None = None
+        # Its payload so far, in the pieces it came in, already unmasked (``_got`` bytes):
+        # a large frame is never copied into one growing buffer and sliced out again.
+        self._parts: list[bytes] | None = None
+        self._got = 0
         self._failed = False
 
     @property
@@ -259,7 +280,7 @@ class FrameDecoder:
         Non-zero when the stream ends means the client left a frame unfinished;
         `describe_pending` says which.
         """
-        pending = 0 if self._pending is None else len(self._pending[0])
+        pending = 0 if self._pending is None else len(self._pending[0]) + self._got
         return len(self._buffer) + pending
 
     @property
@@ -277,9 +298,11 @@ class FrameDecoder:
         """
         if self._pending is not None:
             header, length = self._pending
-            held_bytes = header + self._buffer
+            # Enough to tell an HTTP request line (only an unmasked frame can look like one,
+            # and its parts are the bytes as received).
+            held_bytes = header + (self._parts[0][:60] if self._parts else b"")
             text = (
-                f"{len(held_bytes)} of {len(header) + length} bytes of "
+                f"{len(header) + self._got} of {len(header) + length} bytes of "
                 f"{_describe_frame(header[0], header[1])}"
             )
         else:
@@ -310,6 +333,19 @@ class FrameDecoder:
         """
         if self._failed:
             return []
+        events: list[RawFrame | Violation] = []
+        if self._parts is not None:
+            # More of a payload whose header was read.
+            assert self._pending is not None
+            need = self._pending[1] - self._got
+            if len(data) < need:
+                self._add_part(data)
+                return events
+            self._add_part(data[:need])
+            events.append(self._complete())
+            data = data[need:]
+            if not data:
+                return events
         # Parse straight from ``data`` when nothing is buffered (the common case:
         # whole frames per read); bytes left over are buffered afterwards.
         source: bytes | bytearray
@@ -320,7 +356,6 @@ class FrameDecoder:
             source = data if type(data) is bytes else bytes(data)
         size = len(source)
         offset = 0
-        events: list[RawFrame | Violation] = []
         while True:
             if self._pending is None:
                 if size - offset < 2:
@@ -350,36 +385,51 @@ class FrameDecoder:
                 offset += header_size
             header, length = self._pending
             if size - offset < length:
+                # The payload comes in later reads: collected in parts from here on.
+                self._parts = []
+                if offset < size:
+                    self._add_part(source[offset:])
+                offset = size
                 break
             chunk = source[offset : offset + length]
             offset += length
             self._pending = None
-            first = header[0]
-            mask_key: bytes | None
             if header[1] & 0x80:
-                mask_key = header[-4:]
-                payload = apply_mask(chunk, mask_key)
+                events.append(_frame(header, apply_mask(chunk, header[-4:])))
             else:
-                mask_key = None
-                payload = chunk if type(chunk) is bytes else bytes(chunk)
-            events.append(
-                RawFrame(
-                    fin=bool(first & 0x80),
-                    rsv1=bool(first & 0x40),
-                    rsv2=bool(first & 0x20),
-                    rsv3=bool(first & 0x10),
-                    opcode=first & 0x0F,
-                    masked=mask_key is not None,
-                    mask_key=mask_key,
-                    payload=payload,
-                    header=header,
-                )
-            )
+                events.append(_frame(header, chunk if type(chunk) is bytes else bytes(chunk)))
         if source is self._buffer:
             del self._buffer[:offset]
         else:
             self._buffer += source[offset:]
         return events
+
+    def _add_part(self, part: bytes | bytearray) -> None:
+        """Keep the next piece of the pending frame's payload, unmasked."""
+        assert self._pending is not None
+        assert self._parts is not None
+        header = self._pending[0]
+        if header[1] & 0x80:
+            key, turn = header[-4:], self._got % 4
+            part = apply_mask(part, key[turn:] + key[:turn])
+        elif type(part) is not bytes:
+            part = bytes(part)
+        self._parts.append(part)
+        self._got += len(part)
+
+    def _complete(self) -> RawFrame:
+        """The pending frame, now that all of its payload is here."""
+        assert self._pending is not None
+        assert self._parts is not None
+        parts = self._parts
+        # The pieces are dropped as soon as they are joined: the payload is held twice at
+        # most, for the length of one join.
+        self._parts = None
+        payload = parts[0] if len(parts) == 1 else b"".join(parts)
+        del parts
+        header = self._pending[0]
+        self._pending, self._got = None, 0
+        return _frame(header, payload)
 
     def _fail(
         self, events: list[RawFrame | Violation], violation: Violation
@@ -387,6 +437,7 @@ class FrameDecoder:
         self._failed = True
         self._buffer = bytearray()
         self._pending = None
+        self._parts, self._got = None, 0
         events.append(violation)
         return events
 
