@@ -50,11 +50,11 @@ from ._deflate import (
     negotiate_deflate,
     offer_deflate,
 )
+from ._encode import encode_frame
 from ._frames import (
     FrameDecoder,
     Opcode,
     RawFrame,
-    encode_frame,
     looks_like_http_request,
     opcode_name,
 )
@@ -121,6 +121,7 @@ __all__ = [
     "FrameDecoder",
     "Opcode",
     "RawFrame",
+    # _encode
     "encode_frame",
     "looks_like_http_request",
     "opcode_name",
