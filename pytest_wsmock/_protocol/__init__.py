@@ -50,7 +50,7 @@ from ._deflate import (
     negotiate_deflate,
     offer_deflate,
 )
-from ._encode import encode_frame
+from ._encode import encode_frame, encode_frame_parts
 from ._frames import (
     FrameDecoder,
     Opcode,
@@ -123,6 +123,7 @@ __all__ = [
     "RawFrame",
     # _encode
     "encode_frame",
+    "encode_frame_parts",
     "looks_like_http_request",
     "opcode_name",
     # _mask

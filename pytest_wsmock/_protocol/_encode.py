@@ -6,7 +6,7 @@ import struct
 
 from ._mask import apply_mask
 
-__all__ = ["encode_frame"]
+__all__ = ["encode_frame", "encode_frame_parts"]
 
 _PACK_7 = struct.Struct("!BB").pack
 _PACK_16 = struct.Struct("!BBH").pack
@@ -53,6 +53,35 @@ def encode_frame(
         ValueError: Opcode outside 0-15, mask key not 4 bytes, negative length,
             or a length that does not fit the (forced) length form.
     """
+    header, body = encode_frame_parts(
+        opcode,
+        payload,
+        fin=fin,
+        rsv1=rsv1,
+        rsv2=rsv2,
+        rsv3=rsv3,
+        mask_key=mask_key,
+        length=length,
+        length_bits=length_bits,
+    )
+    return header + body
+
+
+def encode_frame_parts(
+    opcode: int,
+    payload: bytes = b"",
+    *,
+    fin: bool = True,
+    rsv1: bool = False,
+    rsv2: bool = False,
+    rsv3: bool = False,
+    mask_key: bytes | None = None,
+    length: int | None = None,
+    length_bits: int | None = None,
+) -> tuple[bytes, bytes]:
+    """`encode_frame`, with the header (masking key included) and the payload as on the wire
+    returned apart, so that a large payload is written without being copied behind its header.
+    """
     if not 0 <= opcode <= 15:
         raise ValueError(f"opcode must be in 0..15, got {opcode}")
     first = (
@@ -75,7 +104,7 @@ def encode_frame(
             raise ValueError(f"length_bits must be None, 7, 16 or 64, got {length_bits}")
         raise ValueError(f"length {declared} does not fit the {length_bits}-bit length form")
     if mask_key is None:
-        return header + payload
+        return header, payload
     if len(mask_key) != 4:
         raise ValueError(f"mask key must be 4 bytes, got {len(mask_key)}")
-    return header + mask_key + apply_mask(payload, mask_key)
+    return header + mask_key, apply_mask(payload, mask_key)
