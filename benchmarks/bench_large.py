@@ -2,7 +2,7 @@
 
 Run it by hand from the repository root (it is not a test, and pytest does not collect it)::
 
-    python benchmarks/bench_large.py            # 7 pairs of 3 echoes per path, about a minute
+    python benchmarks/bench_large.py            # 7 pairs of 3 echoes per path, about 15 s
     python benchmarks/bench_large.py --quick    # 5 pairs of 1 echo, a smoke check
 
 It prints three figures:
