@@ -33,15 +33,7 @@ from ._fastio import FastSocketStream, WriteStalled
 from ._handlers import InlineHandler
 from ._handshakes import Handshake
 from ._opening import open_connection
-from ._protocol import (
-    Action,
-    Opcode,
-    Outcome,
-    State,
-    StateEvent,
-    build_close_payload,
-    opcode_name,
-)
+from ._protocol import Action, Opcode, Outcome, State, StateEvent, build_close_payload, opcode_name
 from ._reading import Reader
 from ._records import Direction, Frame, Message
 from ._rules import Rule
@@ -300,8 +292,7 @@ class Engine(Reader):
             await self._sleep(self.machine.write_delay)
         if not self.machine.may_send(close=is_close):
             raise self._closed_error(f"send {opcode_name(frame.opcode)}")
-        data = frame.encode()
-        header = len(data) - len(frame.payload)
+        header, body = frame.encode()
         outcome: Outcome | None = None
         # Everything the client's answer depends on is set, and recorded, before the bytes
         # leave: on trio the answer can be read (by the reader task) before this write returns.
@@ -325,14 +316,14 @@ class Engine(Reader):
                 frame.mask_key is not None,
                 frame.mask_key,
                 frame.payload,
-                data[:header],
+                header,
                 now,
             )
         )
         if message is not None:
             self.record.record_message(message)
         try:
-            await self._send_bytes(data, header)
+            await self._send_bytes(header, body)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
             if self.machine.state is not State.CLOSED:
                 self.note(f"writing {opcode_name(frame.opcode)} failed: the client is gone")
@@ -343,12 +334,15 @@ class Engine(Reader):
         if outcome is not None:
             await self.act(outcome)
 
-    async def _send_bytes(self, data: bytes, header_size: int) -> None:
+    async def _send_bytes(self, header: bytes, body: bytes) -> None:
         """Write one frame's bytes, as the transport faults in force say."""
         m = self.machine
-        pieces = [data]
-        if m.split_interval is not None and 0 < header_size < len(data):
-            pieces = [data[:header_size], data[header_size:]]
+        if m.split_interval is None and m.write_chunks is None:
+            # A payload of 64 KiB or more is written on its own, not copied behind its header.
+            for piece in (header, body) if len(body) >= 65536 else (header + body,):
+                await self._send(piece)
+            return
+        pieces = [header, body] if m.split_interval is not None and body else [header + body]
         for index, piece in enumerate(pieces):
             if index and m.split_interval:
                 await self._sleep(m.split_interval)

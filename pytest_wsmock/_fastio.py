@@ -23,6 +23,14 @@ from anyio.abc import SocketAttribute, SocketStream
 
 #: Stop reading from the socket when this many received bytes wait unread (flow control).
 _READ_HIGH_WATER = 4 * 2**20
+#: A larger send is handed to the transport in pieces of this size, each once the previous
+#: one has drained: asyncio (before 3.12) copies what the socket did not take at once into
+#: its buffer, so a 16 MiB frame would otherwise be held twice more (its unsent rest, then
+#: the buffer).
+WRITE_PIECE = 2**18
+#: What the reader asks for at a time: more than asyncio reads at once (256 KiB), so a
+#: chunk is never cut in two (each cut copies the rest).
+FAST_RECEIVE_SIZE = 2**20
 
 
 class _Protocol(asyncio.Protocol):
@@ -134,20 +142,33 @@ class FastSocketStream(SocketStream):
             raise anyio.ClosedResourceError
         if protocol.lost or self._transport.is_closing():
             raise anyio.BrokenResourceError from protocol.error
-        self._transport.write(item)
-        if protocol.drain is not None:
-            # The transport's buffer is over its high-water mark: wait for the socket.
-            if self.write_timeout is None:
-                await protocol.drain
-            else:
-                try:
-                    await asyncio.wait_for(asyncio.shield(protocol.drain), self.write_timeout)
-                except TimeoutError:
-                    raise WriteStalled(
-                        f"the peer read nothing for {self.write_timeout} s"
-                    ) from None
-            if protocol.lost:
+        if len(item) <= WRITE_PIECE:
+            self._transport.write(item)
+            if protocol.drain is not None:
+                await self._drain()
+            return
+        view = memoryview(item)
+        for start in range(0, len(item), WRITE_PIECE):
+            if protocol.lost or self._transport.is_closing():
                 raise anyio.BrokenResourceError from protocol.error
+            self._transport.write(view[start : start + WRITE_PIECE])
+            if protocol.drain is not None:
+                await self._drain()
+
+    async def _drain(self) -> None:
+        """The transport's buffer is over its high-water mark: wait for the socket (at most
+        ``write_timeout``: for a large send, that bound applies to each piece)."""
+        protocol = self._protocol
+        assert protocol.drain is not None
+        if self.write_timeout is None:
+            await protocol.drain
+        else:
+            try:
+                await asyncio.wait_for(asyncio.shield(protocol.drain), self.write_timeout)
+            except TimeoutError:
+                raise WriteStalled(f"the peer read nothing for {self.write_timeout} s") from None
+        if protocol.lost:
+            raise anyio.BrokenResourceError from protocol.error
 
     async def send_eof(self) -> None:
         if not self._transport.is_closing() and self._transport.can_write_eof():

@@ -10,6 +10,7 @@ import anyio
 
 from ._actions import RECEIVE_SIZE, ConnectionCore, client_rule
 from ._errors import ConnectionClosed
+from ._fastio import FAST_RECEIVE_SIZE, FastSocketStream
 from ._protocol import (
     CloseEvent,
     FrameDecoder,
@@ -121,10 +122,11 @@ class Reader(ConnectionCore):
         """The next bytes from the client; with ``idle_timeout``, a client that sends nothing
         for that long gets close 1001 (the reader's wait ends there)."""
         idle = self.options.idle_timeout
+        size = FAST_RECEIVE_SIZE if isinstance(self.stream, FastSocketStream) else RECEIVE_SIZE
         if idle is None or not self.machine.open:
-            return await self.stream.receive(RECEIVE_SIZE)
+            return await self.stream.receive(size)
         with anyio.move_on_after(idle):
-            return await self.stream.receive(RECEIVE_SIZE)
+            return await self.stream.receive(size)
         self.note(f"idle_timeout: the client sent nothing for {idle} s; the server closed")
         with contextlib.suppress(ConnectionClosed):
             await self.send_frames(

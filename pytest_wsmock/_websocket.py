@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ._connection import ConnectionRecord
-from ._protocol import Opcode, Request, encode_frame
+from ._protocol import Opcode, Request, encode_frame_parts
 from ._records import Frame, Message
 
 
@@ -31,8 +31,9 @@ class OutFrame:
     length: int | None = None
     length_bits: int | None = None
 
-    def encode(self) -> bytes:
-        return encode_frame(
+    def encode(self) -> tuple[bytes, bytes]:
+        """The header and the payload as on the wire, apart (see `encode_frame_parts`)."""
+        return encode_frame_parts(
             self.opcode,
             self.payload,
             fin=self.fin,

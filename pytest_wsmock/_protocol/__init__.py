@@ -50,12 +50,11 @@ from ._deflate import (
     negotiate_deflate,
     offer_deflate,
 )
+from ._encode import encode_frame, encode_frame_parts
 from ._frames import (
     FrameDecoder,
     Opcode,
     RawFrame,
-    apply_mask,
-    encode_frame,
     looks_like_http_request,
     opcode_name,
 )
@@ -68,6 +67,7 @@ from ._handshake import (
     reason_phrase,
 )
 from ._headers import Headers
+from ._mask import MASK_IMPLEMENTATION, PURE_PYTHON_ENV, apply_mask
 from ._messages import (
     CloseEvent,
     Event,
@@ -121,10 +121,15 @@ __all__ = [
     "FrameDecoder",
     "Opcode",
     "RawFrame",
-    "apply_mask",
+    # _encode
     "encode_frame",
+    "encode_frame_parts",
     "looks_like_http_request",
     "opcode_name",
+    # _mask
+    "MASK_IMPLEMENTATION",
+    "PURE_PYTHON_ENV",
+    "apply_mask",
     # _close
     "CloseCode",
     "build_close_payload",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._deflate import DeflateParams, check_deflate_answer
-from ._frames import encode_frame
+from ._encode import encode_frame
 from ._handshake import accept_key
 from ._headers import Headers
 from ._request import parse_extensions, parse_tokens

@@ -1,22 +1,19 @@
-"""RFC 6455 frames: opcodes, masking, encoding (legal or not) and incremental decoding."""
+"""RFC 6455 frames: opcodes and incremental decoding (encoding is in _encode, masking in _mask)."""
 
 from __future__ import annotations
 
 import enum
-import functools
 import re
-import struct
 from dataclasses import dataclass
 from typing import Literal
 
+from ._mask import apply_mask
 from ._violations import Violation
 
 __all__ = [
     "FrameDecoder",
     "Opcode",
     "RawFrame",
-    "apply_mask",
-    "encode_frame",
     "looks_like_http_request",
     "opcode_name",
 ]
@@ -78,130 +75,6 @@ def quote_request_line(data: bytes | bytearray) -> str:
     """The start of ``data`` up to its first line ending (at most 60 bytes), as a repr."""
     line = bytes(data[:60]).split(b"\r", 1)[0].split(b"\n", 1)[0]
     return repr(line)
-
-
-# -- Masking (RFC 6455 section 5.3) -------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=256)
-def _xor_table(byte: int) -> bytes:
-    return bytes(value ^ byte for value in range(256))
-
-
-# Below this size one big-integer XOR beats four strided translate() calls.
-_TRANSLATE_THRESHOLD = 4096
-
-
-def apply_mask(data: bytes | bytearray, key: bytes) -> bytes:
-    """XOR ``data`` with the 4-byte ``key`` repeated (RFC 6455 section 5.3).
-
-    Masking and unmasking are the same operation. Large inputs are split in
-    four byte-strided slices, each mapped through a 256-byte XOR table with
-    `bytes.translate` (C speed, no per-byte Python loop); small inputs use one
-    big-integer XOR, which has less overhead. Measured for 1 MiB with
-    ``benchmarks/bench_mask.py`` on a shared 2-core development machine:
-    350-650 MB/s, about 30 times a per-byte Python loop (websockets' C
-    speedup is about 100 times faster still; we stay pure Python on purpose).
-
-    Args:
-        data: Bytes to mask or unmask.
-        key: The masking key, exactly 4 bytes.
-
-    Returns:
-        The masked (or unmasked) bytes, same length as ``data``.
-
-    Raises:
-        ValueError: ``key`` is not 4 bytes long.
-    """
-    if len(key) != 4:
-        raise ValueError(f"mask key must be 4 bytes, got {len(key)}")
-    size = len(data)
-    if size < _TRANSLATE_THRESHOLD:
-        if not size:
-            return b""
-        repeats, rest = divmod(size, 4)
-        stream = key * repeats + key[:rest]
-        return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
-    # Slicing the bytearray copy (rather than ``data``) measured about 30% faster.
-    result = bytearray(data)
-    for index in range(4):
-        result[index::4] = result[index::4].translate(_xor_table(key[index]))
-    return bytes(result)
-
-
-# -- Encoding -----------------------------------------------------------------------------
-
-_PACK_7 = struct.Struct("!BB").pack
-_PACK_16 = struct.Struct("!BBH").pack
-_PACK_64 = struct.Struct("!BBQ").pack
-
-
-def encode_frame(
-    opcode: int,
-    payload: bytes = b"",
-    *,
-    fin: bool = True,
-    rsv1: bool = False,
-    rsv2: bool = False,
-    rsv3: bool = False,
-    mask_key: bytes | None = None,
-    length: int | None = None,
-    length_bits: int | None = None,
-) -> bytes:
-    """Serialize one frame (RFC 6455 section 5.2), legal or deliberately not.
-
-    Nothing is validated beyond what the wire format can express: reserved
-    opcodes, RSV bits, oversized or fragmented control frames, lying lengths
-    and non-minimal length encodings are all allowed, because a mock server
-    must be able to send them on purpose.
-
-    Args:
-        opcode: 0-15, reserved values included.
-        payload: Application bytes (masked here when ``mask_key`` is given).
-        fin: FIN bit.
-        rsv1: RSV1 bit (set on the first frame of a compressed message, RFC 7692).
-        rsv2: RSV2 bit.
-        rsv3: RSV3 bit.
-        mask_key: 4 bytes: the MASK bit is set and the payload masked with it.
-        length: Payload length written in the header (default ``len(payload)``);
-            may differ from the real length.
-        length_bits: ``None`` for the minimal length form, or 7, 16 or 64 to
-            force that form. The 64-bit form carries lengths >= 2**63 too (the
-            RFC forbids the most significant bit: a deliberate violation).
-
-    Returns:
-        Header, masking key if any, and payload.
-
-    Raises:
-        ValueError: Opcode outside 0-15, mask key not 4 bytes, negative length,
-            or a length that does not fit the (forced) length form.
-    """
-    if not 0 <= opcode <= 15:
-        raise ValueError(f"opcode must be in 0..15, got {opcode}")
-    first = (
-        (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0)
-    ) | opcode
-    declared = len(payload) if length is None else length
-    mask_bit = 0 if mask_key is None else 0x80
-    if declared < 0:
-        raise ValueError(f"length must not be negative, got {declared}")
-    if length_bits is None:
-        length_bits = 7 if declared < 126 else 16 if declared < 0x10000 else 64
-    if length_bits == 7 and declared <= 125:
-        header = _PACK_7(first, mask_bit | declared)
-    elif length_bits == 16 and declared <= 0xFFFF:
-        header = _PACK_16(first, mask_bit | 126, declared)
-    elif length_bits == 64 and declared <= 0xFFFF_FFFF_FFFF_FFFF:
-        header = _PACK_64(first, mask_bit | 127, declared)
-    else:
-        if length_bits not in (7, 16, 64):
-            raise ValueError(f"length_bits must be None, 7, 16 or 64, got {length_bits}")
-        raise ValueError(f"length {declared} does not fit the {length_bits}-bit length form")
-    if mask_key is None:
-        return header + payload
-    if len(mask_key) != 4:
-        raise ValueError(f"mask key must be 4 bytes, got {len(mask_key)}")
-    return header + mask_key + apply_mask(payload, mask_key)
 
 
 # -- Decoding -----------------------------------------------------------------------------
@@ -274,6 +147,23 @@ def _describe_frame(first: int, second: int) -> str:
     return f"{masked} {opcode_name(first & 0x0F)} frame{fin}"
 
 
+def _frame(header: bytes, payload: bytes) -> RawFrame:
+    """The frame of this header (masking key included, when masked) and unmasked payload."""
+    first = header[0]
+    masked = bool(header[1] & 0x80)
+    return RawFrame(
+        fin=bool(first & 0x80),
+        rsv1=bool(first & 0x40),
+        rsv2=bool(first & 0x20),
+        rsv3=bool(first & 0x10),
+        opcode=first & 0x0F,
+        masked=masked,
+        mask_key=header[-4:] if masked else None,
+        payload=payload,
+        header=header,
+    )
+
+
 class FrameDecoder:
     """Incremental frame parser: bytes in, RawFrame / Violation out. Structure only.
 
@@ -300,6 +190,10 @@ class FrameDecoder:
         self._buffer = bytearray()
         # Header of the frame whose payload is awaited: (header bytes, length).
         self._pending: tuple[bytes, int] | None = None
+        # Its payload so far, in the pieces it came in, already unmasked (``_got`` bytes):
+        # a large frame is never copied into one growing buffer and sliced out again.
+        self._parts: list[bytes] | None = None
+        self._got = 0
         self._failed = False
 
     @property
@@ -309,7 +203,7 @@ class FrameDecoder:
         Non-zero when the stream ends means the client left a frame unfinished;
         `describe_pending` says which.
         """
-        pending = 0 if self._pending is None else len(self._pending[0])
+        pending = 0 if self._pending is None else len(self._pending[0]) + self._got
         return len(self._buffer) + pending
 
     @property
@@ -327,9 +221,11 @@ class FrameDecoder:
         """
         if self._pending is not None:
             header, length = self._pending
-            held_bytes = header + self._buffer
+            # Enough to tell an HTTP request line (only an unmasked frame can look like one,
+            # and its parts are the bytes as received).
+            held_bytes = header + (self._parts[0][:60] if self._parts else b"")
             text = (
-                f"{len(held_bytes)} of {len(header) + length} bytes of "
+                f"{len(header) + self._got} of {len(header) + length} bytes of "
                 f"{_describe_frame(header[0], header[1])}"
             )
         else:
@@ -360,6 +256,19 @@ class FrameDecoder:
         """
         if self._failed:
             return []
+        events: list[RawFrame | Violation] = []
+        if self._parts is not None:
+            # More of a payload whose header was read.
+            assert self._pending is not None
+            need = self._pending[1] - self._got
+            if len(data) < need:
+                self._add_part(data)
+                return events
+            self._add_part(data[:need])
+            events.append(self._complete())
+            data = data[need:]
+            if not data:
+                return events
         # Parse straight from ``data`` when nothing is buffered (the common case:
         # whole frames per read); bytes left over are buffered afterwards.
         source: bytes | bytearray
@@ -370,7 +279,6 @@ class FrameDecoder:
             source = data if type(data) is bytes else bytes(data)
         size = len(source)
         offset = 0
-        events: list[RawFrame | Violation] = []
         while True:
             if self._pending is None:
                 if size - offset < 2:
@@ -400,36 +308,51 @@ class FrameDecoder:
                 offset += header_size
             header, length = self._pending
             if size - offset < length:
+                # The payload comes in later reads: collected in parts from here on.
+                self._parts = []
+                if offset < size:
+                    self._add_part(source[offset:])
+                offset = size
                 break
             chunk = source[offset : offset + length]
             offset += length
             self._pending = None
-            first = header[0]
-            mask_key: bytes | None
             if header[1] & 0x80:
-                mask_key = header[-4:]
-                payload = apply_mask(chunk, mask_key)
+                events.append(_frame(header, apply_mask(chunk, header[-4:])))
             else:
-                mask_key = None
-                payload = chunk if type(chunk) is bytes else bytes(chunk)
-            events.append(
-                RawFrame(
-                    fin=bool(first & 0x80),
-                    rsv1=bool(first & 0x40),
-                    rsv2=bool(first & 0x20),
-                    rsv3=bool(first & 0x10),
-                    opcode=first & 0x0F,
-                    masked=mask_key is not None,
-                    mask_key=mask_key,
-                    payload=payload,
-                    header=header,
-                )
-            )
+                events.append(_frame(header, chunk if type(chunk) is bytes else bytes(chunk)))
         if source is self._buffer:
             del self._buffer[:offset]
         else:
             self._buffer += source[offset:]
         return events
+
+    def _add_part(self, part: bytes | bytearray) -> None:
+        """Keep the next piece of the pending frame's payload, unmasked."""
+        assert self._pending is not None
+        assert self._parts is not None
+        header = self._pending[0]
+        if header[1] & 0x80:
+            key, turn = header[-4:], self._got % 4
+            part = apply_mask(part, key[turn:] + key[:turn])
+        elif type(part) is not bytes:
+            part = bytes(part)
+        self._parts.append(part)
+        self._got += len(part)
+
+    def _complete(self) -> RawFrame:
+        """The pending frame, now that all of its payload is here."""
+        assert self._pending is not None
+        assert self._parts is not None
+        parts = self._parts
+        # The pieces are dropped as soon as they are joined: the payload is held twice at
+        # most, for the length of one join.
+        self._parts = None
+        payload = parts[0] if len(parts) == 1 else b"".join(parts)
+        del parts
+        header = self._pending[0]
+        self._pending, self._got = None, 0
+        return _frame(header, payload)
 
     def _fail(
         self, events: list[RawFrame | Violation], violation: Violation
@@ -437,6 +360,7 @@ class FrameDecoder:
         self._failed = True
         self._buffer = bytearray()
         self._pending = None
+        self._parts, self._got = None, 0
         events.append(violation)
         return events
 

@@ -385,3 +385,28 @@ def test_raw_frame_wire_payload() -> None:
     plain = decode_one(encode_frame(1, b"Hello"))
     assert plain.wire_payload == b"Hello"
     assert plain.mask_key is None
+
+
+@pytest.mark.parametrize("piece", [1, 3, 4, 7, 65536])
+@pytest.mark.parametrize("mask_key", [KEY, None])
+def test_a_payload_in_many_reads_is_unmasked_piece_by_piece(
+    piece: int, mask_key: bytes | None
+) -> None:
+    """A payload that comes in many reads is kept in pieces (unmasked as they come, the key
+    turned to where each piece starts) and joined once: the same frame as in one read, and
+    ``buffered`` counts what is held meanwhile."""
+    payload = os.urandom(200_003 if piece > 7 else 1_001)
+    second = encode_frame(9, b"next", mask_key=mask_key)
+    wire = encode_frame(2, payload, mask_key=mask_key) + second
+    decoder = FrameDecoder()
+    events: list[RawFrame | Violation] = []
+    for start in range(0, len(wire), piece):
+        events += decoder.feed(wire[start : start + piece])
+        if not events:
+            assert decoder.buffered == min(start + piece, len(wire))
+    assert events == [*FrameDecoder().feed(wire)]
+    first = events[0]
+    assert isinstance(first, RawFrame)
+    assert type(first.payload) is bytes
+    assert first.payload == payload
+    assert decoder.buffered == 0
