@@ -164,6 +164,12 @@ class Upstream:
         )
 
     @property
+    def close_frame(self) -> tuple[int | None, str] | None:
+        """``(code, reason)`` of the upstream's close frame once it came (``code`` ``None``:
+        a close frame without a status code), else ``None``."""
+        return self._got_close
+
+    @property
     def closed(self) -> bool:
         """Whether the connection has ended (the record is final)."""
         return self._ended.is_set()
@@ -381,15 +387,18 @@ class Upstream:
             self.record.note(f"the upstream did not finish the closing handshake in {timeout} s")
             await self._shutdown(Direction.CLIENT)
 
-    async def abort(self) -> None:
-        """End TCP at once with a reset (RST), without a close frame."""
+    async def abort(self, *, reset: bool = True) -> None:
+        """End TCP at once without a close frame: with a reset (RST), or (``reset=False``)
+        with a FIN."""
         if self._ended.is_set():
             return
-        with contextlib.suppress(Exception):
-            raw = self._stream.extra(SocketAttribute.raw_socket)
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self._reset = True
-        self.record.note("the proxy aborted the upstream connection")
+        if reset:
+            with contextlib.suppress(Exception):
+                raw = self._stream.extra(SocketAttribute.raw_socket)
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self._reset = True
+        how = "reset" if reset else "closed TCP of"
+        self.record.note(f"the proxy {how} the upstream connection without a close frame")
         await self._shutdown(Direction.CLIENT)
 
     async def _shutdown(self, by: Direction) -> None:
