@@ -108,6 +108,7 @@ class Upstream:
         self._eof_from: Direction | None = None  # who ended TCP first
         self._reset = False
         self._ended = anyio.Event()
+        self._frame_time = 0.0  # when the last frame read was recorded
 
     @classmethod
     async def connect(
@@ -298,6 +299,9 @@ class Upstream:
         self._input_done = True
 
     def _record_frame(self, raw: RawFrame) -> None:
+        # A message read is timed as its last frame, as the server's records of the client's
+        # messages are (the transcript pairs frames and messages by time).
+        self._frame_time = time.monotonic()
         self.record.record_frame(
             Frame(
                 Direction.SERVER,
@@ -310,7 +314,7 @@ class Upstream:
                 raw.mask_key,
                 raw.payload,
                 raw.header,
-                time.monotonic(),
+                self._frame_time,
             )
         )
 
@@ -325,7 +329,7 @@ class Upstream:
                     event.data,
                     event.compressed,
                     event.frames,
-                    time.monotonic(),
+                    self._frame_time,
                 )
             )
             if not self._failed:
