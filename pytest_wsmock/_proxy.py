@@ -450,10 +450,15 @@ class ProxySession:
             with contextlib.suppress(Exception):
                 await upstream.close(timeout=bound)  # finishes the handshake it began
             return
+        if not ws.open and ws.broke_protocol:
+            # A fault the test set ended the client's leg: that is the client's leg's story;
+            # the proxy, the upstream's client, closes its leg properly.
+            with contextlib.suppress(Exception):
+                await upstream.close(timeout=bound)
+            return
         if not ws.open:
-            # The client's leg ended without the client's close frame (it dropped, or a fault
-            # ended it): the upstream sees TCP end without a close frame too.
-            self.note("proxy: the client's leg ended without a close frame; so did the upstream's")
+            # The client dropped (TCP ended without its close frame): so does the upstream leg.
+            self.note("proxy: the client left without a close frame; so did the upstream leg")
             with contextlib.suppress(Exception):
                 await upstream.abort(reset=False)
             return
