@@ -37,7 +37,7 @@ from ._protocol import (
     build_close_payload,
 )
 from ._records import CloseInfo, Direction, Frame, Message
-from ._routes import Behaviour, Prepare
+from ._routes import Behaviour, Prepare, Release
 from ._rules import Rule
 from ._steps import Step
 from ._websocket import OutFrame, WebSocket
@@ -108,6 +108,8 @@ class ConnectionCore:
         self.steps = steps
         #: Run before the request is answered (``Behaviour.prepare``): a proxy's upstream leg.
         self.prepare: Prepare | None = None
+        #: Run once the connection has ended (``Behaviour.release``).
+        self.release: Release | None = None
         #: Background rules, in order (``conn.on`` appends, in the server thread); the reader
         #: offers them each client message, ping and pong first (``_reading.py``).
         self.rules: list[Rule] = list(rules)
@@ -162,6 +164,7 @@ class ConnectionCore:
         self.outcome = behaviour.outcome
         self.handler = behaviour.handler
         self.prepare = behaviour.prepare
+        self.release = behaviour.release
         self.steps = behaviour.steps
         self.rules = list(behaviour.rules)
         self.route = behaviour.route
@@ -170,6 +173,21 @@ class ConnectionCore:
         """Ask the host what this connection does (once; the host lists the connection)."""
         if not self.chosen and not self.plain_http:
             self.adopt(self.host.behaviour(self.record, request))
+
+    async def wind_up(self) -> None:
+        """The connection's last act, shielded from cancellation: TCP closed, the record final,
+        then the behaviour's ``release`` (which bounds its own waits)."""
+        with anyio.CancelScope(shield=True):
+            await self.act(self.machine.server_ends_tcp())
+            self.handshake_over.set()
+            self.reader_ended.set()
+            self.finish()
+            release, self.release = self.release, None
+            if release is not None:
+                try:
+                    await release()
+                except Exception as exc:  # a bug of ours must fail the test, not vanish
+                    self.host.error(f"release on {self.record.label}", exc)
 
     # -- Link: what the WebSocket reads ---------------------------------------------------------
 

@@ -100,11 +100,7 @@ class Engine(Reader):
         except Exception as exc:  # a bug of ours must fail the test, not vanish
             self.host.error(self.record.label, exc)
         finally:
-            with anyio.CancelScope(shield=True):
-                await self.act(self.machine.server_ends_tcp())
-                self.handshake_over.set()
-                self.reader_ended.set()
-                self.finish()
+            await self.wind_up()
 
     async def _run_script(self, steps: tuple[Step, ...]) -> None:
         try:

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from ._cassette import CassetteRequest
+from ._connection import ConnectionRecord
 from ._errors import ConfigError, ConnectionClosed
 from ._handshakes import Handshake
 from ._protocol import Opcode, Request
@@ -105,6 +106,7 @@ class Proxy:
         forward_headers: Sequence[str] = FORWARDED_HEADERS,
         timeout: float = 10.0,
         max_message_size: int | None = None,
+        close_timeout: float = 2.0,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -119,6 +121,9 @@ class Proxy:
         self.forward_headers = tuple(name.lower() for name in forward_headers)
         self.timeout = timeout
         self.max_message_size = max_message_size
+        #: The bound on closing the upstream leg when the relay cannot wait for it (the
+        #: server stopping, the client gone before its connection opened, a failed relay).
+        self.close_timeout = close_timeout
         self._lock = threading.Lock()
         self._settings = _Settings()
 
@@ -229,11 +234,13 @@ class ProxySession:
         self.refusal: tuple[CassetteRequest, HandshakeResponse] | None = None
         #: Why the upstream could not be opened (the client was answered 502), if it failed.
         self.failure: UpstreamError | None = None
-        #: Called with the upstream leg's record once it exists (the server shows it as
-        #: ``conn.upstream``).
-        self.on_upstream: Callable[[Upstream], None] | None = None
+        #: Called with the upstream leg's record once it exists, a refused attempt's too (the
+        #: server shows it as ``conn.upstream``).
+        self.on_upstream: Callable[[ConnectionRecord], None] | None = None
         self._relayed_up = 0  # upstream messages relayed to the client
         self._answers: dict[int, int] = {}
+        #: Why the upstream leg is closed by `release` (the relay did not end it itself).
+        self._abandoned = "the client's connection ended before it opened"
 
     def _target(self, request: Request) -> str:
         """The client's path appended to the url's, the url's query (an API key...) first."""
@@ -269,10 +276,12 @@ class ProxySession:
                 cond=self.cond,
             )
         except UpstreamError as exc:
+            if exc.record is not None and self.on_upstream is not None:
+                self.on_upstream(exc.record)  # the attempt, for the transcript
             return self._refusal(request, exc)
         self.upstream = upstream
         if self.on_upstream is not None:
-            self.on_upstream(upstream)
+            self.on_upstream(upstream.record)
         self.note(
             f"proxy: connected to {self.proxy.url} ({self._target(request)}); upstream answered "
             f"101, subprotocol {upstream.subprotocol!r}"
@@ -304,7 +313,7 @@ class ProxySession:
     # -- the relay ----------------------------------------------------------------------------
 
     async def relay(self, ws: WebSocket) -> None:
-        """Carry messages both ways until either side ends; then end the other."""
+        """Carry messages both ways until either side ends; then end the other as it ended."""
         upstream = self.upstream
         if upstream is None:  # refused: the handler never runs (no 101)
             return
@@ -321,14 +330,34 @@ class ProxySession:
 
                 tg.start_soon(to_upstream)
                 tg.start_soon(to_client)
-        except BaseException:
-            # A rule's function or a rewrite raised (the test fails with it; the client's leg
-            # gets 1011 from the server), or the server is stopping: end the upstream leg too.
+        except BaseException as exc:
+            failure = _failure(exc)
+            if failure is None:  # cancelled: the server is stopping; `release` ends the leg
+                self._abandoned = "the server stopped"
+                raise
+            # A rule's function or a rewrite raised: the test fails with it (the server says
+            # so and closes the client's leg with 1011), and the upstream leg ends the same way.
+            self.note(f"proxy: the relay failed: {failure!r}; closed both legs with 1011")
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await upstream.close(1011, "wsmock proxy: the relay failed")
-            raise
+                await upstream.close(
+                    1011, "wsmock proxy: the relay failed", timeout=self.proxy.close_timeout
+                )
+            raise failure from None
         with anyio.CancelScope(shield=True):
             await self._finish(ws, upstream)
+
+    async def release(self) -> None:
+        """The client's connection has ended (the engine calls this, shielded): an upstream
+        leg still open (the server stopped, or the client's connection never opened) is
+        closed with 1001, bounded by the proxy's ``close_timeout``."""
+        upstream = self.upstream
+        if upstream is None or upstream.closed:
+            return
+        self.note(f"proxy: {self._abandoned}; closed the upstream leg with 1001")
+        with contextlib.suppress(Exception):
+            await upstream.close(
+                1001, f"wsmock proxy: {self._abandoned}", timeout=self.proxy.close_timeout
+            )
 
     async def _client_to_upstream(self, ws: WebSocket, upstream: Upstream) -> None:
         async for message in ws:
@@ -337,9 +366,8 @@ class ProxySession:
                 continue
             try:
                 await upstream.send(data)
-            except (UpstreamError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                self.note("proxy: the upstream connection ended while relaying to it")
-                return
+            except ConnectionClosed:
+                return  # the upstream is closing: the other direction passes its close on
 
     async def _upstream_to_client(self, ws: WebSocket, upstream: Upstream) -> None:
         while True:
@@ -349,17 +377,22 @@ class ProxySession:
             self._relayed_up += 1
             number = self._relayed_up
             settings = self.proxy._snapshot()
-            relay = await self._answer_rules(ws, settings, data)
-            if relay:
-                shaped = await self._shaped("to_client", data)
-                if shaped is not None:
-                    try:
+            try:
+                if await self._answer_rules(ws, settings, data):
+                    shaped = await self._shaped("to_client", data)
+                    if shaped is not None:
                         await ws.send(shaped)
-                    except ConnectionClosed:
-                        return
+            except ConnectionClosed:
+                return  # the client's leg ended: `_finish` passes that on
             for step in settings.after_upstream.get(number, ()):
-                self.note(f"proxy: after upstream message #{number}: {step.describe()}")
-                await step.run(ws)
+                shown = f"proxy: after upstream message #{number}: {step.describe()}"
+                if not ws.open:
+                    # A fault before it ended the client's leg (or the client left).
+                    self.note(f"{shown} skipped: the client's connection has ended")
+                    continue
+                self.note(shown)
+                with contextlib.suppress(ConnectionClosed):
+                    await step.run(ws)
             if not ws.open:
                 return
 
@@ -408,20 +441,45 @@ class ProxySession:
         return data
 
     async def _finish(self, ws: WebSocket, upstream: Upstream) -> None:
-        """End the side that is still open the way the other ended."""
+        """Pass the ending of the side that ended on to the other, as it was: a close frame
+        with its code and reason, or TCP ending without one."""
+        bound = self.proxy.close_timeout
         client = ws.client_close
         if client is not None:
-            code, reason = client
             with contextlib.suppress(Exception):
-                await upstream.close(code, reason)
+                await upstream.close(*client, timeout=bound)
             return
-        if upstream.close_code is not None or not ws.open:
+        theirs = upstream.close_frame
+        if theirs is not None:
             with contextlib.suppress(ConnectionClosed):
                 if ws.open:
-                    await ws.close(upstream.close_code, upstream.close_reason)
+                    await ws.close(*theirs)
             with contextlib.suppress(Exception):
-                await upstream.close()
+                await upstream.close(timeout=bound)  # finishes the handshake it began
+            return
+        if not ws.open and ws.broke_protocol:
+            # A fault the test set ended the client's leg: that is the client's leg's story;
+            # the proxy, the upstream's client, closes its leg properly.
+            with contextlib.suppress(Exception):
+                await upstream.close(timeout=bound)
+            return
+        if not ws.open:
+            # The client dropped (TCP ended without its close frame): so does the upstream leg.
+            self.note("proxy: the client left without a close frame; so did the upstream leg")
+            with contextlib.suppress(Exception):
+                await upstream.abort(reset=False)
             return
         # The upstream ended TCP without a close frame: the client's leg ends abnormally too.
+        self.note("proxy: the upstream ended without a close frame; so did the client's leg")
         with contextlib.suppress(Exception):
             await ws.transport.abort()
+
+
+def _failure(exc: BaseException) -> BaseException | None:
+    """The first exception in ``exc`` (a task group's may wrap several) that is not a
+    cancellation, or ``None`` when all of it is cancellation."""
+    group = getattr(exc, "exceptions", None)  # a BaseExceptionGroup (3.11+, or anyio's)
+    if isinstance(group, tuple):
+        found = (_failure(inner) for inner in group if isinstance(inner, BaseException))
+        return next((f for f in found if f is not None), None)
+    return None if isinstance(exc, anyio.get_cancelled_exc_class()) else exc

@@ -30,6 +30,9 @@ Handler = Callable[[WebSocket], Awaitable[Any]]
 #: Run once a WebSocket request is parsed and checked, before it is answered (a proxy connects
 #: upstream here): it returns the outcome that answers the request.
 Prepare = Callable[[Request], Awaitable[Handshake]]
+#: Run once the connection has ended, opened or not (a proxy ends its upstream leg here); it
+#: runs shielded from cancellation, so it must bound its own waits.
+Release = Callable[[], Awaitable[None]]
 PathSpec = str | re.Pattern[str]
 
 
@@ -46,6 +49,8 @@ class Behaviour:
         route: the text of the route that served the connection (``None``: server-wide).
         prepare: run before a request that ``outcome`` would accept is answered; what it
             returns answers the request instead (``None``: ``outcome`` answers).
+        release: run once the connection has ended, whether it opened or not, even when the
+            server stops (``None``: nothing to release).
     """
 
     outcome: Handshake
@@ -54,6 +59,7 @@ class Behaviour:
     rules: tuple[Rule, ...] = ()
     route: str | None = None
     prepare: Prepare | None = None
+    release: Release | None = None
 
 
 def check_path(path: object, what: str) -> PathSpec:

@@ -15,13 +15,13 @@ import ssl as _ssl
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from ._connection import ConnectionRecord
 from ._live import Connection
 from ._options import ServerOptions
 from ._protocol import Request
 from ._proxy import Proxy, ProxySession
 from ._routes import Behaviour
 from ._server_replay import ReplayServer
-from ._upstream import Upstream
 
 if TYPE_CHECKING:
     from ._tls import TlsMaterial
@@ -68,6 +68,7 @@ class RelayServer(ReplayServer):
             headers=headers,
             timeout=self.options.timeout if timeout is None else timeout,
             max_message_size=self.options.max_message_size,
+            close_timeout=self.options.close_timeout,
         )
         with self._cond:
             self._proxy = made
@@ -91,10 +92,14 @@ class RelayServer(ReplayServer):
         session = proxy.session(conn.note, self._cond)
         self.proxy_sessions.append(session)
 
-        def attach(upstream: Upstream) -> None:
-            conn.upstream = upstream.record
+        def attach(record: ConnectionRecord) -> None:
+            conn.upstream = record
 
         session.on_upstream = attach
         return dataclasses.replace(
-            chosen, handler=session.relay, steps=None, prepare=session.prepare
+            chosen,
+            handler=session.relay,
+            steps=None,
+            prepare=session.prepare,
+            release=session.release,
         )

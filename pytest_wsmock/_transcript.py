@@ -80,7 +80,13 @@ class Server(Protocol):
     def show_credentials(self) -> bool: ...
 
 
-_ARROW = {Direction.CLIENT: "client -> server", Direction.SERVER: "server -> client"}
+Arrows = dict[Direction, str]
+_ARROW: Arrows = {Direction.CLIENT: "client -> server", Direction.SERVER: "server -> client"}
+#: A relayed connection's upstream leg: the proxy is the client there.
+_UPSTREAM_ARROW: Arrows = {
+    Direction.CLIENT: "proxy -> upstream",
+    Direction.SERVER: "upstream -> proxy",
+}
 
 #: At most this many frames per connection are listed; the rest are counted.
 MAX_FRAMES = 200
@@ -134,9 +140,9 @@ def _header_lines(
     return lines
 
 
-def _head(frame: Frame, start: float) -> str:
+def _head(frame: Frame, start: float, arrows: Arrows) -> str:
     return (
-        f"+{frame.time - start:.4f}s  {_ARROW[frame.direction]}  {frame.opcode_name:<12} "
+        f"+{frame.time - start:.4f}s  {arrows[frame.direction]}  {frame.opcode_name:<12} "
         f"{frame.flags():<22}"
     )
 
@@ -235,6 +241,7 @@ def render_frames(
     *,
     first: int = 0,
     preview: int = DEFAULT_PREVIEW,
+    arrows: Arrows = _ARROW,
 ) -> list[str]:
     """One line per frame from ``frames[first]`` on (the ones before still tell which frame
     carried which message). A message in one frame is shown on its line, decoded (JSON
@@ -244,7 +251,7 @@ def render_frames(
     lines = []
     for index in range(first, len(frames)):
         frame = frames[index]
-        head = indent + _head(frame, start)
+        head = indent + _head(frame, start, arrows)
         owner = owners.get(index)
         if frame.is_control:
             shown = show_control(frame.opcode, frame.payload, preview)
@@ -259,15 +266,28 @@ def render_frames(
 
 
 def render_connection(
-    conn: Connection, *, show_credentials: bool = False, preview: int = DEFAULT_PREVIEW
+    conn: Connection,
+    *,
+    show_credentials: bool = False,
+    preview: int = DEFAULT_PREVIEW,
+    upstream: float | None = None,
 ) -> str:
-    """Everything recorded about one connection: request, response, frames, close, problems.
+    """Everything recorded about one connection: request, response, frames, close, problems;
+    for a relayed connection (one with an ``upstream`` record), its upstream leg after it,
+    indented (``upstream``: render ``conn`` as such a leg, its times from this moment, the
+    client connection's start, so both legs' times compare).
 
     Text from the client is escaped, and credential header values are masked unless
     ``show_credentials``. ``preview`` caps each payload shown, in characters (text) or bytes
     (binary); 0 shows payloads whole.
     """
-    lines = [clean(f"{conn.label} from {conn.peer[0]}:{conn.peer[1]}")]
+    where = f"{conn.peer[0]}:{conn.peer[1]}"
+    if upstream is not None:
+        request = conn.request
+        what = f" ({request.method} {request.target})" if request else ""
+        lines = [clean(f"upstream leg to {where}{what}")]
+    else:
+        lines = [clean(f"{conn.label} from {where}")]
     if conn.tls_error:
         lines.append(f"  TLS handshake failed: {clean_lines(conn.tls_error)}")
     request = conn.request
@@ -287,8 +307,9 @@ def render_connection(
         if response.body:
             lines.append(f"  <   (body) {show_raw(response.body, preview)}")
     frames = conn.frames
+    arrows, start = (_ARROW, conn.accepted_at) if upstream is None else (_UPSTREAM_ARROW, upstream)
     lines += render_frames(
-        frames[:MAX_FRAMES], conn.messages, conn.accepted_at, "  ", preview=preview
+        frames[:MAX_FRAMES], conn.messages, start, "  ", preview=preview, arrows=arrows
     )
     if len(frames) > MAX_FRAMES:
         lines.append(f"  ... and {len(frames) - MAX_FRAMES} more frames")
@@ -299,6 +320,12 @@ def render_connection(
         # Without its last frames: they are listed above.
         failure = without_frames(conn.script_failure)
         lines.append(f"  script failed: {clean_lines(failure)}")
+    leg: Connection | None = getattr(conn, "upstream", None)  # a relayed connection's
+    if leg is not None and upstream is None:
+        shown = render_connection(
+            leg, show_credentials=show_credentials, preview=preview, upstream=conn.accepted_at
+        )
+        lines += [f"  {line}" for line in shown.split("\n")]
     return "\n".join(lines)
 
 

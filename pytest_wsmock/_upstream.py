@@ -108,6 +108,7 @@ class Upstream:
         self._eof_from: Direction | None = None  # who ended TCP first
         self._reset = False
         self._ended = anyio.Event()
+        self._frame_time = 0.0  # when the last frame read was recorded
 
     @classmethod
     async def connect(
@@ -162,6 +163,12 @@ class Upstream:
             timeout=timeout,
             max_message_size=max_message_size,
         )
+
+    @property
+    def close_frame(self) -> tuple[int | None, str] | None:
+        """``(code, reason)`` of the upstream's close frame once it came (``code`` ``None``:
+        a close frame without a status code), else ``None``."""
+        return self._got_close
 
     @property
     def closed(self) -> bool:
@@ -292,6 +299,9 @@ class Upstream:
         self._input_done = True
 
     def _record_frame(self, raw: RawFrame) -> None:
+        # A message read is timed as its last frame, as the server's records of the client's
+        # messages are (the transcript pairs frames and messages by time).
+        self._frame_time = time.monotonic()
         self.record.record_frame(
             Frame(
                 Direction.SERVER,
@@ -304,7 +314,7 @@ class Upstream:
                 raw.mask_key,
                 raw.payload,
                 raw.header,
-                time.monotonic(),
+                self._frame_time,
             )
         )
 
@@ -319,7 +329,7 @@ class Upstream:
                     event.data,
                     event.compressed,
                     event.frames,
-                    time.monotonic(),
+                    self._frame_time,
                 )
             )
             if not self._failed:
@@ -381,15 +391,18 @@ class Upstream:
             self.record.note(f"the upstream did not finish the closing handshake in {timeout} s")
             await self._shutdown(Direction.CLIENT)
 
-    async def abort(self) -> None:
-        """End TCP at once with a reset (RST), without a close frame."""
+    async def abort(self, *, reset: bool = True) -> None:
+        """End TCP at once without a close frame: with a reset (RST), or (``reset=False``)
+        with a FIN."""
         if self._ended.is_set():
             return
-        with contextlib.suppress(Exception):
-            raw = self._stream.extra(SocketAttribute.raw_socket)
-            raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self._reset = True
-        self.record.note("the proxy aborted the upstream connection")
+        if reset:
+            with contextlib.suppress(Exception):
+                raw = self._stream.extra(SocketAttribute.raw_socket)
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self._reset = True
+        how = "reset" if reset else "closed TCP of"
+        self.record.note(f"the proxy {how} the upstream connection without a close frame")
         await self._shutdown(Direction.CLIENT)
 
     async def _shutdown(self, by: Direction) -> None:

@@ -169,6 +169,38 @@ async def open_upstream(
     deadline = anyio.current_time() + timeout
     stream = await _dial(url, host, port, context if tls else None, timeout)
     record = ConnectionRecord(cond, 0, (host, port))
+    try:
+        return await _handshake(
+            url,
+            stream,
+            record,
+            target,
+            host_header,
+            (headers, subprotocols, deflate),
+            timeout,
+            deadline,
+        )
+    except anyio.get_cancelled_exc_class():
+        # Cancelled (the server is stopping): the connection must not outlive the attempt.
+        if not record.closed:
+            record.note("the attempt was cancelled (the server stopped); closed TCP")
+            await _give_up(stream, record, Direction.CLIENT)
+        raise
+
+
+async def _handshake(
+    url: str,
+    stream: ByteStream,
+    record: ConnectionRecord,
+    target: str,
+    host_header: str,
+    offer: tuple[Sequence[tuple[str, str]], Sequence[str], bool],
+    timeout: float,
+    deadline: float,
+) -> Opened:
+    """The opening handshake on a connected ``stream``, answered by ``deadline``; see
+    ``Upstream.connect``; ``offer`` is the headers, subprotocols and deflate offer."""
+    headers, subprotocols, deflate = offer
     key = new_key()
     extensions = offer_deflate() if deflate else None
     try:
