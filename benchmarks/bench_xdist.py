@@ -8,9 +8,11 @@ Run it by hand from the repository root (it is not a test, and pytest does not c
 It writes a suite of ``--tests`` tests to a temporary directory (each: ``ws_server`` with
 ``echo``, connect with websockets' sync client, one echo, close) and runs it with pytest in a
 subprocess, serially and with ``-n 2`` (pytest-xdist), alternately: serial then ``-n 2``, then
-``-n 2`` then serial, and so on. A pair's figure is the serial wall time over the ``-n 2`` wall
-time, whole runs (start-up, collection and the workers' start included, which is what a user
-waits for); the script prints the median over ``--pairs`` pairs. The goal is at least 1.6x.
+``-n 2`` then serial, and so on. A control follows: the same number of empty tests with the
+plugin disabled, serially and with ``-n 2``, which is what xdist itself costs on the machine.
+A pair's figure is the serial wall time over the ``-n 2`` wall time, whole runs (start-up,
+collection and the workers' start included, which is what a user waits for); the script prints
+the median over ``--pairs`` pairs. The goal is at least 1.6x.
 
 A 2-core machine shared with other processes moves these runs a lot; the pairs' spread is
 printed with the median. Every run is bounded by a subprocess timeout, and the script asserts
@@ -41,18 +43,24 @@ def test_echo_{index:04d}(ws_server):
 """
 
 
-def write_suite(directory: Path, tests: int) -> None:
+EMPTY = """
+def test_empty_{index:04d}():
+    pass
+"""
+
+
+def write_suite(directory: Path, tests: int, empty: bool = False) -> None:
     parts = ["from websockets.sync.client import connect\n\nfrom pytest_wsmock import echo\n"]
-    parts.extend(TEST.format(index=index) for index in range(tests))
+    parts.extend((EMPTY if empty else TEST).format(index=index) for index in range(tests))
     (directory / "test_echo_suite.py").write_text("".join(parts))
     (directory / "pytest.ini").write_text("[pytest]\n")
 
 
-def run(directory: Path, workers: int | None, tests: int) -> float:
+def run(directory: Path, workers: int | None, tests: int, *extra: str) -> float:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p"]
-    command += ["no:randomly", str(directory)]
+    command += ["no:randomly", *extra, str(directory)]
     if workers is not None:
         command += ["-n", str(workers)]
     else:
@@ -72,6 +80,9 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=1000, help="tests in the suite (1000)")
     parser.add_argument("--pairs", type=int, default=3, help="alternated pairs (3)")
     parser.add_argument("--workers", type=int, default=2, help="xdist workers (2)")
+    parser.add_argument(
+        "--no-control", dest="control", action="store_false", help="skip the empty-suite control"
+    )
     args = parser.parse_args()
     faulthandler.dump_traceback_later(60 * 60, exit=True)
     with tempfile.TemporaryDirectory(prefix="wsmock-xdist-") as tmp:
@@ -85,6 +96,16 @@ def main() -> None:
             pairs.append((times[None], times[args.workers]))
             serial, parallel = pairs[-1]
             print(f"  pair {index + 1}: serial {serial:.1f} s, -n {args.workers} {parallel:.1f} s")
+        if args.control:
+            # xdist's own cost on this machine: the same number of empty tests, the plugin off.
+            write_suite(directory, args.tests, empty=True)
+            off = ("-p", "no:wsmock")
+            serial = run(directory, None, args.tests, *off)
+            parallel = run(directory, args.workers, args.tests, *off)
+            print(
+                f"  control, {args.tests} empty tests without pytest-wsmock: serial "
+                f"{serial:.1f} s, -n {args.workers} {parallel:.1f} s: {serial / parallel:.2f}x"
+            )
     ratios = [serial / parallel for serial, parallel in pairs]
     median = statistics.median(ratios)
     verdict = "MET" if median >= GOAL else "MISSED"

@@ -5,7 +5,8 @@ and passes every ``send()`` through the event loop once more. For a mock server 
 one small frame with another, those extra loop iterations are most of the cost, and each one
 lets the in-process client's threads take the GIL. Measured on loopback (1 KiB echo, client in
 the same process): a plain asyncio protocol ~9,500 round trips/s, anyio streams ~3,900. This
-stream keeps asyncio's protocol model (read as data arrives, write at once) behind the
+stream keeps asyncio's protocol model (read as data arrives; write within the same turn of
+the loop, a turn's small sends joined into one write) behind the
 ``anyio.abc.SocketStream`` interface the connection driver uses, so TLS and the trio backend
 (which keep anyio's own streams) work unchanged.
 """
