@@ -20,6 +20,7 @@ from anyio.abc import ByteStream, SocketAttribute
 
 from ._connection import ConnectionRecord
 from ._errors import ConnectionClosed
+from ._fastio import FastSocketStream
 from ._handlers import InlineHandler
 from ._handshakes import Handshake
 from ._inbox import Inbox
@@ -340,11 +341,15 @@ class ConnectionCore:
         any pending bytes mean the same thing.
         """
         try:
-            fileno = self.socket_stream.extra(SocketAttribute.raw_socket).fileno()
-            # asyncio wraps its sockets in a TransportSocket that cannot recv(): peek through
-            # a duplicate of the descriptor.
-            with socket.socket(fileno=os.dup(fileno)) as peek:
-                pending = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            stream = self.socket_stream
+            if isinstance(stream, FastSocketStream):
+                pending = stream.peek()  # no descriptor to duplicate: one syscall
+            else:
+                fileno = stream.extra(SocketAttribute.raw_socket).fileno()
+                # asyncio wraps its sockets in a TransportSocket that cannot recv(): peek
+                # through a duplicate of the descriptor.
+                with socket.socket(fileno=os.dup(fileno)) as peek:
+                    pending = peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             return pending == b"" or (self.machine.client_close is not None and self.options.tls)
         except (OSError, anyio.TypedAttributeLookupError):
             return False  # nothing to read yet (BlockingIOError), or reset, or no socket

@@ -39,7 +39,7 @@ class ServerFactory:
 
     def __call__(self, **options: Any) -> MockServer:
         """Start a new server with these options, and return it."""
-        merged = self.defaults.replace(**options)
+        merged = self.defaults.replace(**options) if options else self.defaults
         server = MockServer(merged, tls=self._tls() if merged.tls else None)
         server.start()
         self.servers.append(server)

@@ -5,7 +5,8 @@ and passes every ``send()`` through the event loop once more. For a mock server 
 one small frame with another, those extra loop iterations are most of the cost, and each one
 lets the in-process client's threads take the GIL. Measured on loopback (1 KiB echo, client in
 the same process): a plain asyncio protocol ~9,500 round trips/s, anyio streams ~3,900. This
-stream keeps asyncio's protocol model (read as data arrives, write at once) behind the
+stream keeps asyncio's protocol model (read as data arrives; write within the same turn of
+the loop, a turn's small sends joined into one write) behind the
 ``anyio.abc.SocketStream`` interface the connection driver uses, so TLS and the trio backend
 (which keep anyio's own streams) work unchanged.
 """
@@ -31,6 +32,8 @@ WRITE_PIECE = 2**18
 #: What the reader asks for at a time: more than asyncio reads at once (256 KiB), so a
 #: chunk is never cut in two (each cut copies the rest).
 FAST_RECEIVE_SIZE = 2**20
+#: Sends up to this size, made in one turn of the event loop, leave in one write (see `send`).
+COALESCE_LIMIT = 2**16
 
 
 class _Protocol(asyncio.Protocol):
@@ -95,9 +98,15 @@ class WriteStalled(Exception):
 class FastSocketStream(SocketStream):
     """An ``anyio.abc.SocketStream`` over an asyncio transport (see the module docstring)."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, protocol: _Protocol, sock: socket.socket
+    ) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._sock = sock
+        self._loop = asyncio.get_running_loop()
+        #: Small sends not yet handed to the transport; a flush is scheduled while not None.
+        self._pending: list[bytes] | None = None
         self._closed = False
         #: Seconds a send may wait for the peer to read (``None``: no bound). Bounding here,
         #: where a send can block, costs nothing on the path that does not block, unlike a
@@ -110,7 +119,15 @@ class FastSocketStream(SocketStream):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         loop = asyncio.get_running_loop()
         transport, protocol = await loop.connect_accepted_socket(_Protocol, sock)
-        return cls(transport, protocol)
+        return cls(transport, protocol, sock)
+
+    def peek(self) -> bytes:
+        """One pending byte, left in the socket (``b""``: the peer's FIN is next).
+
+        Raises ``BlockingIOError`` when nothing is pending. A single non-blocking ``recv`` on
+        the accepted socket (asyncio's transport hides it behind a wrapper that cannot recv).
+        """
+        return self._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         protocol = self._protocol
@@ -137,11 +154,28 @@ class FastSocketStream(SocketStream):
         return chunk
 
     async def send(self, item: bytes) -> None:
+        """Write ``item``.
+
+        Small sends made in one turn of the event loop (the echoes of the frames that arrived
+        in one read, say) are joined and handed to the transport together, at the end of that
+        turn: one ``send()`` system call instead of one per frame (each one also lets the
+        in-process client's threads take the GIL). Nothing waits longer than the task's next
+        suspension; a larger send, ``send_eof`` and ``aclose`` flush what is pending first, so
+        the order of bytes never changes. The record was written before ``send`` was called.
+        """
         protocol = self._protocol
         if self._closed:
             raise anyio.ClosedResourceError
         if protocol.lost or self._transport.is_closing():
             raise anyio.BrokenResourceError from protocol.error
+        if len(item) <= COALESCE_LIMIT and protocol.drain is None:
+            if self._pending is None:
+                self._pending = [item]
+                self._loop.call_soon(self.flush)
+            else:
+                self._pending.append(item)
+            return
+        self.flush()
         if len(item) <= WRITE_PIECE:
             self._transport.write(item)
             if protocol.drain is not None:
@@ -154,6 +188,12 @@ class FastSocketStream(SocketStream):
             self._transport.write(view[start : start + WRITE_PIECE])
             if protocol.drain is not None:
                 await self._drain()
+
+    def flush(self) -> None:
+        """Hand the pending small sends to the transport now, as one write."""
+        pending, self._pending = self._pending, None
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
     async def _drain(self) -> None:
         """The transport's buffer is over its high-water mark: wait for the socket (at most
@@ -171,11 +211,13 @@ class FastSocketStream(SocketStream):
             raise anyio.BrokenResourceError from protocol.error
 
     async def send_eof(self) -> None:
+        self.flush()
         if not self._transport.is_closing() and self._transport.can_write_eof():
             # Queued bytes go out first, then the FIN.
             self._transport.write_eof()
 
     async def aclose(self) -> None:
+        self.flush()  # bytes already sent (and recorded) reach the socket, as before
         self._closed = True
         self._transport.abort()
         self._protocol._wake_reader()

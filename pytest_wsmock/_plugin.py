@@ -346,7 +346,19 @@ def _check_ini_names(config: pytest.Config) -> None:
         )
 
 
+#: The ini file's options, read and checked once per session (they cannot change in one).
+INI_DEFAULTS = pytest.StashKey[ServerOptions]()
+
+
 def _ini_defaults(config: pytest.Config) -> ServerOptions:
+    cached = config.stash.get(INI_DEFAULTS, None)
+    if cached is None:
+        # An invalid ini is not cached: every test that uses a server fails with the error.
+        cached = config.stash[INI_DEFAULTS] = _read_ini_defaults(config)
+    return cached
+
+
+def _read_ini_defaults(config: pytest.Config) -> ServerOptions:
     raw = {name: config.getini(f"wsmock_{name}") for name in INI_OPTIONS}
     given = {name: value for name, value in raw.items() if value is not None}
     values = parse_ini(given)
@@ -385,7 +397,10 @@ def _wsmock_tls(wsmock_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture
 def ws_server_factory(request: pytest.FixtureRequest) -> Iterator[ServerFactory]:
     """Start any number of mock servers with custom options; all stop at the test's end."""
-    defaults = _ini_defaults(request.config).replace(**_marker_options(request.node))
+    defaults = _ini_defaults(request.config)
+    marked = _marker_options(request.node)
+    if marked:
+        defaults = defaults.replace(**marked)
 
     def tls() -> TlsMaterial:
         material: TlsMaterial = request.getfixturevalue("_wsmock_tls")

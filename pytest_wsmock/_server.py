@@ -143,8 +143,9 @@ class MockServer(RelayServer):
                 self._notes.append(f"{conn.label}: {note}")
                 conn.note(note)
                 chosen = Behaviour(_no_route(request.path, self._routes.routes))
-            open_count = sum(not c.closed for c in self._connections[:-1])
             limit = self.options.max_connections
+            # Counted only under a limit: a scan of every connection so far, per connection.
+            open_count = 0 if limit is None else sum(not c.closed for c in self._connections[:-1])
             if limit is not None and open_count >= limit:
                 # Over the limit: answered like a busy server, and noted.
                 chosen = dataclasses.replace(chosen, outcome=_TOO_MANY)
