@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from pytest_wsmock import FRAME_VIOLATIONS
 from pytest_wsmock.conformance import ALL, conformance_tests
 
 from ..adapters.python_clients import (
@@ -54,7 +55,7 @@ TRIO_SLOW = SLOW | {
 #: wsproto (the adapter over a raw socket) answers a frame violation with its close frame and
 #: waits for the server to end TCP, which the server does a second after the violation: each
 #: of these cases takes that second.
-WSPROTO_SLOW = SLOW | {f"frame-violation/{entry.id}" for entry in ALL[2]}
+WSPROTO_SLOW = SLOW | {f"frame-violation/{entry.id}" for entry in FRAME_VIOLATIONS}
 
 
 def _entries(slow: frozenset[str], want_slow: bool) -> list[Any]:
