@@ -19,7 +19,8 @@ EXPECTED_TESTS = 38
 COMMAND = [sys.executable, "-m", "pytest", "examples", "-q", "-p", "no:cacheprovider"]
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+# The trio run is in the slow group (.ci/run also runs the suite itself first, on asyncio).
+@pytest.mark.parametrize("backend", ["asyncio", pytest.param("trio", marks=pytest.mark.slow)])
 def test_examples_suite_passes(backend: str) -> None:
     """``python -m pytest examples`` from the repository root: every test passes."""
     result = subprocess.run(

@@ -23,7 +23,7 @@ from pytest_wsmock._cassette import (
 from pytest_wsmock._cassette_io import dumps, loads
 from pytest_wsmock._har import from_har, to_har
 
-MODEST = settings(max_examples=150, deadline=None)
+MODEST = settings(max_examples=50, deadline=None)
 
 # Text as a WebSocket carries it: any code point but lone surrogates.
 texts = st.text(st.characters(codec="utf-8"), max_size=40)

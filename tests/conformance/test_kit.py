@@ -265,6 +265,7 @@ test_async = conformance_tests(NeverReturns(), pins=None, catalogues=[FRAME_VIOL
 '''
 
 
+@pytest.mark.slow  # waits out the kit's bounds on purpose (about 9 s)
 def test_hung_clients_are_bounded(kit: pytest.Pytester) -> None:
     """A sync client that ignores its timeout, an async one that never returns and one that
     blocks its event loop end as "hung" (the server ends the connection); the run goes on."""
@@ -339,6 +340,7 @@ def test_an_adapter_bug_fails_the_test_naming_it(kit: pytest.Pytester) -> None:
     )
 
 
+@pytest.mark.slow  # starts two xdist workers (about 11 s)
 def test_xdist_workers_make_one_pin_file_and_report(
     kit: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

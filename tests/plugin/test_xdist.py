@@ -7,6 +7,7 @@ import pytest
 from ._support import write_ini
 
 
+@pytest.mark.slow  # starts xdist workers (about 5 s)
 def test_runs_under_xdist(pytester: pytest.Pytester) -> None:
     """An inner suite using ws_server, wss_server and the marker passes with -n 2."""
     write_ini(pytester)
