@@ -32,7 +32,6 @@ script asserts nothing about time: it prints measurements and exits 0.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import faulthandler
 import json
@@ -40,17 +39,14 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from _echo_servers import ours, theirs_with
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
 SIZE = 16 * 2**20
 TIMEOUT = 60.0  # any single client wait
 GOAL_FAST, GOAL_PURE, GOAL_RSS = 1.0, 0.5, 3.0
@@ -60,60 +56,7 @@ T = TypeVar("T")
 # -- servers ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def ours() -> Iterator[str]:
-    from pytest_wsmock import MockServer, ServerOptions, echo
-
-    server = MockServer(ServerOptions(deflate=False)).start()
-    try:
-        server.handler(echo)
-        yield server.url
-    finally:
-        server.stop()
-    server.check()
-
-
-class _LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(TIMEOUT)
-
-
-_LOOP: _LoopThread | None = None
-
-
-async def _echo(ws: ServerConnection) -> None:
-    async for message in ws:
-        await ws.send(message)
-
-
-async def _start() -> Server:
-    server: Server = await serve(_echo, HOST, 0, compression=None, max_size=None)
-    return server
-
-
-async def _stop(server: Server) -> None:
-    server.close()
-    await server.wait_closed()
-
-
-@contextlib.contextmanager
-def theirs() -> Iterator[str]:
-    global _LOOP
-    if _LOOP is None:
-        _LOOP = _LoopThread()
-    server = _LOOP.call(_start())
-    try:
-        yield f"ws://{HOST}:{next(iter(server.sockets)).getsockname()[1]}"
-    finally:
-        _LOOP.call(_stop(server))
-
-
-SERVERS = {"ours": ours, "websockets": theirs}
+SERVERS = {"ours": ours, "websockets": theirs_with(max_size=None, timeout=TIMEOUT)}
 
 
 # -- client -------------------------------------------------------------------------------

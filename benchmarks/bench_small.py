@@ -26,24 +26,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import faulthandler
 import os
 import statistics
 import sys
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from _echo_servers import ours, theirs_with
 from websockets.asyncio.client import connect as async_connect
-from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's pytest_wsmock, not an installed one
-HOST = "127.0.0.1"
 TIMEOUT = 10.0
 GOAL = 1.0
 T = TypeVar("T")
@@ -52,60 +49,7 @@ T = TypeVar("T")
 # -- servers ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def ours() -> Iterator[str]:
-    from pytest_wsmock import MockServer, ServerOptions, echo
-
-    server = MockServer(ServerOptions(deflate=False)).start()
-    try:
-        server.handler(echo)
-        yield server.url
-    finally:
-        server.stop()
-    server.check()
-
-
-class _LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(TIMEOUT)
-
-
-_LOOP: _LoopThread | None = None
-
-
-async def _echo(ws: ServerConnection) -> None:
-    async for message in ws:
-        await ws.send(message)
-
-
-async def _start() -> Server:
-    server: Server = await serve(_echo, HOST, 0, compression=None)
-    return server
-
-
-async def _stop(server: Server) -> None:
-    server.close()
-    await server.wait_closed()
-
-
-@contextlib.contextmanager
-def theirs() -> Iterator[str]:
-    global _LOOP
-    if _LOOP is None:
-        _LOOP = _LoopThread()
-    server = _LOOP.call(_start())
-    try:
-        yield f"ws://{HOST}:{next(iter(server.sockets)).getsockname()[1]}"
-    finally:
-        _LOOP.call(_stop(server))
-
-
-SERVERS = {"ours": ours, "websockets": theirs}
+SERVERS = {"ours": ours, "websockets": theirs_with(timeout=TIMEOUT)}
 
 
 # -- clients ------------------------------------------------------------------------------
