@@ -361,7 +361,7 @@ class ProxySession:
 
     async def _client_to_upstream(self, ws: WebSocket, upstream: Upstream) -> None:
         async for message in ws:
-            data = await self._shaped("to_upstream", message.value)
+            data = await self._shaped(self.proxy._snapshot(), "to_upstream", message.value)
             if data is None:
                 continue
             try:
@@ -379,7 +379,7 @@ class ProxySession:
             settings = self.proxy._snapshot()
             try:
                 if await self._answer_rules(ws, settings, data):
-                    shaped = await self._shaped("to_client", data)
+                    shaped = await self._shaped(settings, "to_client", data)
                     if shaped is not None:
                         await ws.send(shaped)
             except ConnectionClosed:
@@ -417,9 +417,9 @@ class ProxySession:
             return not made.consume
         return True
 
-    async def _shaped(self, way: Way, data: str | bytes) -> str | bytes | None:
-        """``data`` after the direction's rewrites, delay and rate (``None``: not relayed)."""
-        settings = self.proxy._snapshot()
+    async def _shaped(self, settings: _Settings, way: Way, data: str | bytes) -> str | bytes | None:
+        """``data`` after the direction's rewrites, delay and rate in ``settings`` (the
+        message's one snapshot of them; ``None``: not relayed)."""
         for function in settings.rewrites[way]:
             made = function(data)
             if made is None:
