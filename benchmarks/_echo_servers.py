@@ -77,3 +77,21 @@ def theirs_with(
             _LOOP.call(_stop(server), timeout)
 
     return theirs
+
+
+Servers = dict[str, Callable[[], contextlib.AbstractContextManager[str]]]
+
+
+def alternated_ratios(servers: Servers, pairs: int, timed: Callable[[str], float]) -> list[float]:
+    """``pairs`` ratios websockets' time / ours, each from one round on a fresh server of each
+    kind, ``timed(url)`` timing a round; the order alternates (ours first, then theirs first) so
+    the machine's drift hits both alike."""
+    ratios = []
+    for index in range(pairs):
+        order = ("ours", "websockets") if index % 2 == 0 else ("websockets", "ours")
+        times = {}
+        for name in order:
+            with servers[name]() as url:
+                times[name] = timed(url)
+        ratios.append(times["websockets"] / times["ours"])
+    return ratios

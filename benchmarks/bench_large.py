@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import TypeVar
 
-from _echo_servers import ours, theirs_with
+from _echo_servers import alternated_ratios, ours, theirs_with
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,14 +86,7 @@ def throughput_worker(pairs: int, echoes: int) -> dict[str, object]:
     for factory in SERVERS.values():  # warm up: imports, arenas, the loop threads
         with factory() as url:
             echo_round(url, payload, 1)
-    ratios = []
-    for index in range(pairs):
-        order = ("ours", "websockets") if index % 2 == 0 else ("websockets", "ours")
-        times = {}
-        for name in order:
-            with SERVERS[name]() as url:
-                times[name] = echo_round(url, payload, echoes)
-        ratios.append(times["websockets"] / times["ours"])
+    ratios = alternated_ratios(SERVERS, pairs, lambda url: echo_round(url, payload, echoes))
     return {"mask": MASK_IMPLEMENTATION, "ratios": ratios}
 
 

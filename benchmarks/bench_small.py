@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from _echo_servers import ours, theirs_with
+from _echo_servers import alternated_ratios, ours, theirs_with
 from websockets.asyncio.client import connect as async_connect
 from websockets.sync.client import connect
 
@@ -106,15 +106,7 @@ WORKLOADS: dict[str, tuple[Client, bool]] = {
 
 def measure(client: Client, pipeline: int, pairs: int, count: int, size: int) -> list[float]:
     payload = os.urandom(size)
-    ratios = []
-    for index in range(pairs):
-        order = ("ours", "websockets") if index % 2 == 0 else ("websockets", "ours")
-        times = {}
-        for name in order:
-            with SERVERS[name]() as url:
-                times[name] = client(url, payload, count, pipeline)
-        ratios.append(times["websockets"] / times["ours"])
-    return ratios
+    return alternated_ratios(SERVERS, pairs, lambda url: client(url, payload, count, pipeline))
 
 
 def main() -> None:
