@@ -20,6 +20,7 @@ from ._connection import ConnectionRecord
 from ._fastio import WriteStalled
 from ._handshakes import Handshake
 from ._http import is_plain_http, read_body
+from ._inbox import WriteLock
 from ._options import ServerOptions
 from ._protocol import (
     ConnectionState,
@@ -73,7 +74,7 @@ class Opening(Protocol):
     steps: tuple[Step, ...] | None
     deflate: PerMessageDeflate | None
     unparsed: int
-    write_lock: anyio.Lock
+    write_lock: WriteLock
 
     plain_http: bool
 
