@@ -6,7 +6,7 @@ one small frame with another, those extra loop iterations are most of the cost, 
 lets the in-process client's threads take the GIL. Measured on loopback (1 KiB echo, client in
 the same process): a plain asyncio protocol ~9,500 round trips/s, anyio streams ~3,900. This
 stream keeps asyncio's protocol model (read as data arrives; write within the same turn of
-the loop, a turn's small sends joined into one write) behind the
+the loop; the answers to frames that came in one read joined into one write) behind the
 ``anyio.abc.SocketStream`` interface the connection driver uses, so TLS and the trio backend
 (which keep anyio's own streams) work unchanged.
 """
@@ -107,6 +107,9 @@ class FastSocketStream(SocketStream):
         self._loop = asyncio.get_running_loop()
         #: Small sends not yet handed to the transport; a flush is scheduled while not None.
         self._pending: list[bytes] | None = None
+        #: Set by the reader while it answers several frames that came in one read: their
+        #: small sends are joined (see `send`). Otherwise each send is written at once.
+        self.coalesce = False
         self._closed = False
         #: Seconds a send may wait for the peer to read (``None``: no bound). Bounding here,
         #: where a send can block, costs nothing on the path that does not block, unlike a
@@ -131,6 +134,9 @@ class FastSocketStream(SocketStream):
 
     async def receive(self, max_bytes: int = 65536) -> bytes:
         protocol = self._protocol
+        if self._pending is not None and not protocol.chunks:
+            # About to wait for the peer: what this turn sent leaves now, not a turn later.
+            self.flush()
         while not protocol.chunks:
             if self._closed:
                 raise anyio.ClosedResourceError
@@ -156,26 +162,29 @@ class FastSocketStream(SocketStream):
     async def send(self, item: bytes) -> None:
         """Write ``item``.
 
-        Small sends made in one turn of the event loop (the echoes of the frames that arrived
-        in one read, say) are joined and handed to the transport together, at the end of that
-        turn: one ``send()`` system call instead of one per frame (each one also lets the
-        in-process client's threads take the GIL). Nothing waits longer than the task's next
-        suspension; a larger send, ``send_eof`` and ``aclose`` flush what is pending first, so
-        the order of bytes never changes. The record was written before ``send`` was called.
+        While `coalesce` is set (the reader answers several frames that came in one read),
+        small sends are joined and handed to the transport together when the reader next
+        waits for bytes, or at the end of this turn of the event loop, whichever is first: one
+        ``send()`` system call instead of one per frame (each one also lets the in-process
+        client's threads take the GIL). Otherwise a send is written at once: a flush scheduled
+        for later would cost a turn of the loop of its own. A larger send, ``send_eof`` and
+        ``aclose`` flush what is pending first, so the order of bytes never changes. The
+        record was written before ``send`` was called.
         """
         protocol = self._protocol
         if self._closed:
             raise anyio.ClosedResourceError
         if protocol.lost or self._transport.is_closing():
             raise anyio.BrokenResourceError from protocol.error
-        if len(item) <= COALESCE_LIMIT and protocol.drain is None:
+        if self.coalesce and len(item) <= COALESCE_LIMIT and protocol.drain is None:
             if self._pending is None:
                 self._pending = [item]
                 self._loop.call_soon(self.flush)
             else:
                 self._pending.append(item)
             return
-        self.flush()
+        if self._pending is not None:
+            self.flush()
         if len(item) <= WRITE_PIECE:
             self._transport.write(item)
             if protocol.drain is not None:

@@ -19,6 +19,7 @@ from ._protocol import (
     Opcode,
     PingEvent,
     PongEvent,
+    RawFrame,
     State,
     StateEvent,
     Violation,
@@ -143,7 +144,21 @@ class Reader(ConnectionCore):
             # counted, and the count is noted at the end.
             self.unparsed += len(data)
             return
-        for item in decoder.feed(data):
+        items = decoder.feed(data)
+        if len(items) > 1 and isinstance(self.stream, FastSocketStream):
+            # Several frames in one read: their answers leave together (see FastSocketStream).
+            self.stream.coalesce = True
+            try:
+                await self._on_items(items, assembler)
+            finally:
+                self.stream.coalesce = False
+        else:
+            await self._on_items(items, assembler)
+
+    async def _on_items(
+        self, items: list[RawFrame | Violation], assembler: MessageAssembler
+    ) -> None:
+        for item in items:
             if isinstance(item, Violation):
                 await self.client_violation(item)
                 continue
