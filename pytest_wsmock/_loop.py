@@ -8,12 +8,13 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import Future
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
+import anyio.abc
 import anyio.from_thread
 
 from ._errors import ServerError
@@ -22,6 +23,8 @@ from ._errors import ServerError
 #: running after that is left behind (it is a daemon thread, so it does not keep the process
 #: alive) and reported, rather than waited for forever.
 CLOSE_TIMEOUT = 5.0
+
+T = TypeVar("T")
 
 #: Modules whose frames say nothing about *which* task is stuck: the event loops, anyio, and
 #: our own server. The first frame outside them names the culprit (a user's handler).
@@ -39,6 +42,10 @@ class _LoopThread:
     def __init__(self, backend: str) -> None:
         self.backend = backend
         self._ready: Future[anyio.from_thread.BlockingPortal] = Future()
+        #: Runs a callback in the loop thread soon, from any thread, without waiting (set in
+        #: the loop thread: asyncio's ``call_soon_threadsafe``, trio's ``run_sync_soon``).
+        self._submit: Callable[[Callable[[], object]], object] | None = None
+        self._group: anyio.abc.TaskGroup | None = None
         # Where to look for stuck tasks at the end: set in the loop thread, read from outside.
         self._tasks: Callable[[], Iterable[Any]] = list
         self.thread = threading.Thread(
@@ -57,10 +64,27 @@ class _LoopThread:
                 self._ready.set_exception(exc)
 
     async def _main(self) -> None:
-        async with anyio.from_thread.BlockingPortal() as portal:
+        portal = anyio.from_thread.BlockingPortal()
+        async with portal, anyio.create_task_group() as group:
             self._tasks = _task_lister(self.backend)
+            self._submit = _submitter(self.backend)
+            self._group = group
             self._ready.set_result(portal)
             await portal.sleep_until_stopped()
+            group.cancel_scope.cancel()
+
+    def spawn(self, fn: Callable[..., Awaitable[T]], *args: Any) -> Future[T]:
+        """Start ``fn(*args)`` as a task of this loop and return at once (a portal's
+        ``start_task_soon`` waits until the loop has started it: a round trip between the
+        threads). The future holds its result or exception; cancelling the future cancels
+        the task."""
+        self._ready.result()
+        submit, group = self._submit, self._group
+        assert submit is not None
+        assert group is not None
+        future: Future[T] = Future()
+        submit(lambda: group.start_soon(_run_into, future, submit, fn, args))
+        return future
 
     def request_stop(self) -> threading.Thread:
         """Ask the loop to cancel every remaining task and end, without waiting for it; the
@@ -118,6 +142,14 @@ class _Portals:
                 self._loops[backend] = (loop, loop.start())
             return self._loops[backend][1]
 
+    def spawn(self, backend: str, fn: Callable[..., Awaitable[T]], *args: Any) -> Future[T]:
+        """Start ``fn(*args)`` in ``backend``'s loop thread without waiting (see
+        `_LoopThread.spawn`)."""
+        self.get(backend)
+        with self._lock:
+            loop = self._loops[backend][0]
+        return loop.spawn(fn, *args)
+
     def close_all(self, timeout: float = CLOSE_TIMEOUT) -> list[str]:
         """Stop every loop thread (at the end of the test session): cancel what still runs and
         wait at most ``timeout`` seconds in all.
@@ -143,6 +175,52 @@ class _Portals:
                     f"(ignoring cancellation, or blocking the loop): {loop.describe_stuck()}"
                 )
         return stuck
+
+
+async def _run_into(
+    future: Future[T],
+    submit: Callable[[Callable[[], object]], object],
+    fn: Callable[..., Awaitable[T]],
+    args: tuple[Any, ...],
+) -> None:
+    """Run ``fn(*args)`` with its outcome in ``future`` (a spawned task of the loop)."""
+    with anyio.CancelScope() as scope:
+        if future.cancelled():
+            return
+        future.add_done_callback(lambda f: f.cancelled() and submit(scope.cancel))
+        try:
+            result = await fn(*args)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        except BaseException as exc:  # cancelled with the loop: say so, and end as asked
+            if not future.done():
+                future.set_exception(exc)
+            raise
+        if not future.done():
+            future.set_result(result)
+
+
+def _submitter(backend: str) -> Callable[[Callable[[], object]], object]:
+    """How other threads hand a callback to the running loop without waiting for it."""
+    if backend == "trio":
+        import trio
+
+        return trio.lowlevel.current_trio_token().run_sync_soon
+    import asyncio
+    import contextvars
+
+    loop = asyncio.get_running_loop()
+    # A plain callback has no task for sniffio to recognise asyncio by, so it runs in a
+    # context that names the library (as anyio's own thread calls do); without sniffio,
+    # anyio takes a running asyncio loop for asyncio anyway.
+    context = contextvars.copy_context()
+    with contextlib.suppress(ImportError):
+        import sniffio
+
+        context.run(sniffio.current_async_library_cvar.set, "asyncio")
+    return lambda callback: loop.call_soon_threadsafe(callback, context=context)
 
 
 def _task_lister(backend: str) -> Callable[[], list[Any]]:

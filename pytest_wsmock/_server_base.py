@@ -87,7 +87,7 @@ class ServerBase:
         sock = listening_socket(self.options.host, self.options.port)
         self._port = sock.getsockname()[1]
         self._portal = PORTALS.get(self.options.backend)
-        self._serve_future = self._portal.start_task_soon(self._serve, sock)
+        self._serve_future = PORTALS.spawn(self.options.backend, self._serve, sock)
         return self
 
     def stop(self) -> None:
@@ -108,7 +108,7 @@ class ServerBase:
         portal, future = self._portal, self._serve_future
         if portal is None or future is None or future.done():
             return
-        portal.start_task_soon(self._cancel)
+        PORTALS.spawn(self.options.backend, self._cancel)
         try:
             future.result(timeout=_STOP_TIMEOUT)
         except FutureTimeout:
@@ -143,7 +143,7 @@ class ServerBase:
         self._stopping = False
         sock = listening_socket(self.options.host, port or 0)
         self._portal = PORTALS.get(self.options.backend)
-        self._serve_future = self._portal.start_task_soon(self._serve, sock)
+        self._serve_future = PORTALS.spawn(self.options.backend, self._serve, sock)
 
     async def restart_async(self, down_for: float = 0.0) -> None:
         """The awaitable form of :meth:`restart`."""
@@ -184,7 +184,7 @@ class ServerBase:
         portal, future = self._portal, self._serve_future
         if portal is None or future is None or future.done():
             return
-        settled = portal.start_task_soon(self._settle)
+        settled = PORTALS.spawn(self.options.backend, self._settle)
         try:
             # _settle is bounded by close_timeout itself; this is the backstop.
             settled.result(timeout=self.options.close_timeout + _STOP_TIMEOUT)
