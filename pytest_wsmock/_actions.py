@@ -355,7 +355,9 @@ class ConnectionCore:
             return False  # nothing to read yet (BlockingIOError), or reset, or no socket
 
     async def _close_socket(self) -> None:
-        self.read_scope.cancel()
+        if not self.reader_ended.is_set():
+            # (Cancelling a scope costs anyio a repr of the task, even when it has ended.)
+            self.read_scope.cancel()
         self.inbox.close()
         self.controls.close()
         with (
