@@ -23,7 +23,7 @@ from ._errors import ConnectionClosed
 from ._fastio import FastSocketStream
 from ._handlers import InlineHandler
 from ._handshakes import Handshake
-from ._inbox import Inbox, WriteLock
+from ._inbox import Inbox
 from ._options import ServerOptions
 from ._pings import PingTracker
 from ._protocol import (
@@ -129,8 +129,8 @@ class ConnectionCore:
         self.plain_http = False
         self.machine = ConnectionState()
         self.deflate: PerMessageDeflate | None = None
-        # Taken once per frame and nearly always free: see `WriteLock`.
-        self.write_lock = WriteLock()
+        # fast_acquire: no trip through the event loop when the lock is free (nearly always).
+        self.write_lock = anyio.Lock(fast_acquire=True)
         # The client's messages, and its pings and pongs, for handlers and scripts.
         self.inbox: Inbox[Message] = Inbox()
         self.controls: Inbox[Frame] = Inbox()
@@ -322,8 +322,8 @@ class ConnectionCore:
         seen = self.machine.client_fin_seen
         fin_first = seen if seen is not None else self.peer_fin_pending()
         self.machine.server_fin_sent(client_fin_first=fin_first)
-        owner = self.write_lock.owner
-        if owner is not None and owner is not self.write_lock.current_task():
+        owner = self.write_lock.statistics().owner
+        if owner is not None and owner.id != anyio.get_current_task().id:
             # Another task is in the middle of a frame (our close frame, say, on a stream whose
             # send yields between pieces): the FIN must come after its last byte, not cut it.
             # That write is bounded by the timeout option, so this wait is too.

@@ -20,7 +20,6 @@ from ._connection import ConnectionRecord
 from ._fastio import WriteStalled
 from ._handshakes import Handshake
 from ._http import is_plain_http, read_body
-from ._inbox import WriteLock
 from ._options import ServerOptions
 from ._protocol import (
     ConnectionState,
@@ -74,7 +73,7 @@ class Opening(Protocol):
     steps: tuple[Step, ...] | None
     deflate: PerMessageDeflate | None
     unparsed: int
-    write_lock: WriteLock
+    write_lock: anyio.Lock
 
     plain_http: bool
 
