@@ -46,6 +46,8 @@ class _LoopThread:
         #: the loop thread: asyncio's ``call_soon_threadsafe``, trio's ``run_sync_soon``).
         self._submit: Callable[[Callable[[], object]], object] | None = None
         self._group: anyio.abc.TaskGroup | None = None
+        #: Set once the loop was asked to stop: nothing new is spawned.
+        self.stopping = False
         # Where to look for stuck tasks at the end: set in the loop thread, read from outside.
         self._tasks: Callable[[], Iterable[Any]] = list
         self.thread = threading.Thread(
@@ -77,19 +79,35 @@ class _LoopThread:
         """Start ``fn(*args)`` as a task of this loop and return at once (a portal's
         ``start_task_soon`` waits until the loop has started it: a round trip between the
         threads). The future holds its result or exception; cancelling the future cancels
-        the task."""
+        the task, and a task cancelled with the loop leaves its future cancelled.
+
+        Raises:
+            ServerError: the loop is stopping (the end of the test session).
+        """
         self._ready.result()
         submit, group = self._submit, self._group
         assert submit is not None
         assert group is not None
         future: Future[T] = Future()
-        submit(lambda: group.start_soon(_run_into, future, submit, fn, args))
+        if self.stopping:
+            raise ServerError(f"the {self.backend} event-loop thread is stopping")
+
+        def start() -> None:
+            try:
+                group.start_soon(_run_into, future, submit, fn, args)
+            except RuntimeError as exc:  # the loop's task group has closed: it is stopping
+                future.set_exception(
+                    ServerError(f"the {self.backend} event-loop thread has stopped ({exc})")
+                )
+
+        submit(start)
         return future
 
     def request_stop(self) -> threading.Thread:
         """Ask the loop to cancel every remaining task and end, without waiting for it; the
         thread that asks is returned, so the caller can wait for it too."""
         portal = self._ready.result()
+        self.stopping = True
 
         def stop() -> None:
             with contextlib.suppress(RuntimeError):  # already stopped
@@ -136,19 +154,19 @@ class _Portals:
         self._loops: dict[str, tuple[_LoopThread, anyio.from_thread.BlockingPortal]] = {}
 
     def get(self, backend: str) -> anyio.from_thread.BlockingPortal:
-        with self._lock:
-            if backend not in self._loops:
-                loop = _LoopThread(backend)
-                self._loops[backend] = (loop, loop.start())
-            return self._loops[backend][1]
+        return self._loop(backend)[1]
 
     def spawn(self, backend: str, fn: Callable[..., Awaitable[T]], *args: Any) -> Future[T]:
         """Start ``fn(*args)`` in ``backend``'s loop thread without waiting (see
         `_LoopThread.spawn`)."""
-        self.get(backend)
+        return self._loop(backend)[0].spawn(fn, *args)
+
+    def _loop(self, backend: str) -> tuple[_LoopThread, anyio.from_thread.BlockingPortal]:
         with self._lock:
-            loop = self._loops[backend][0]
-        return loop.spawn(fn, *args)
+            if backend not in self._loops:
+                loop = _LoopThread(backend)
+                self._loops[backend] = (loop, loop.start())
+            return self._loops[backend]
 
     def close_all(self, timeout: float = CLOSE_TIMEOUT) -> list[str]:
         """Stop every loop thread (at the end of the test session): cancel what still runs and
@@ -184,20 +202,28 @@ async def _run_into(
     args: tuple[Any, ...],
 ) -> None:
     """Run ``fn(*args)`` with its outcome in ``future`` (a spawned task of the loop)."""
+    running = [True]
+
+    def cancel_task(done: Future[T]) -> None:
+        if done.cancelled() and running[0]:
+            submit(scope.cancel)
+
     with anyio.CancelScope() as scope:
         if future.cancelled():
             return
-        future.add_done_callback(lambda f: f.cancelled() and submit(scope.cancel))
+        future.add_done_callback(cancel_task)
         try:
             result = await fn(*args)
         except Exception as exc:
+            running[0] = False
             if not future.done():
                 future.set_exception(exc)
             return
-        except BaseException as exc:  # cancelled with the loop: say so, and end as asked
-            if not future.done():
-                future.set_exception(exc)
+        except BaseException:  # cancelled (the future, or the loop's end): end as asked
+            running[0] = False
+            future.cancel()
             raise
+        running[0] = False
         if not future.done():
             future.set_result(result)
 

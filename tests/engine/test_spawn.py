@@ -11,26 +11,40 @@ from concurrent.futures import CancelledError
 import anyio
 import pytest
 
-from pytest_wsmock._loop import PORTALS
+from pytest_wsmock import ServerError
+from pytest_wsmock._loop import PORTALS, _LoopThread, _Portals
 
 BACKENDS = ["asyncio", "trio"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_spawn_returns_before_the_task_runs_and_gives_its_result(backend: str) -> None:
-    started = threading.Event()
-    go = threading.Event()
+def test_spawn_returns_while_the_loop_is_busy_and_gives_the_result(backend: str) -> None:
+    """Spawning while the loop thread is blocked (a portal's start_task_soon would wait for
+    it) returns at once; the task runs once the loop is free."""
+    loop_blocked, unblock, returned = threading.Event(), threading.Event(), threading.Event()
+
+    async def block_the_loop() -> None:
+        loop_blocked.set()
+        unblock.wait(10.0)  # synchronous on purpose: the loop can run nothing meanwhile
 
     async def task(value: int) -> int:
-        started.set()
-        await anyio.to_thread.run_sync(go.wait, 5.0)
         return value * 2
 
-    future = PORTALS.spawn(backend, task, 21)
-    assert not future.done()  # spawn did not wait for the task
-    assert started.wait(5.0)
-    go.set()
-    assert future.result(timeout=5.0) == 42
+    blocker = PORTALS.spawn(backend, block_the_loop)
+    assert loop_blocked.wait(5.0)
+    futures = []
+    spawner = threading.Thread(
+        target=lambda: (futures.append(PORTALS.spawn(backend, task, 21)), returned.set())
+    )
+    spawner.start()
+    try:
+        assert returned.wait(5.0), "spawn waited for the busy loop"
+        assert not futures[0].done()
+    finally:
+        unblock.set()
+        spawner.join(5.0)
+    assert futures[0].result(timeout=5.0) == 42
+    blocker.result(timeout=5.0)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -63,3 +77,21 @@ def test_cancelling_the_future_cancels_the_task(backend: str) -> None:
     while not ended and time.monotonic() < deadline:
         time.sleep(0.01)
     assert ended == ["ended"], "the task was not cancelled within 5 s of its future"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_spawn_on_a_stopping_loop_fails_at_once(backend: str) -> None:
+    portals = _Portals()  # a loop thread of its own, stopped here, not the session's
+
+    async def task() -> None:
+        await anyio.sleep(30)
+
+    running = portals.spawn(backend, task)
+    assert portals.close_all(timeout=5.0) == []
+    with pytest.raises(CancelledError):  # a task cancelled with its loop: a cancelled future
+        running.result(timeout=5.0)
+    loop = _LoopThread(backend)
+    loop.start()
+    loop.request_stop().join(5.0)
+    with pytest.raises(ServerError, match="stopping"):
+        loop.spawn(task)
