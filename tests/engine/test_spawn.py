@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Future
 
 import anyio
 import pytest
@@ -32,10 +32,13 @@ def test_spawn_returns_while_the_loop_is_busy_and_gives_the_result(backend: str)
 
     blocker = PORTALS.spawn(backend, block_the_loop)
     assert loop_blocked.wait(5.0)
-    futures = []
-    spawner = threading.Thread(
-        target=lambda: (futures.append(PORTALS.spawn(backend, task, 21)), returned.set())
-    )
+    futures: list[Future[int]] = []
+
+    def spawn() -> None:
+        futures.append(PORTALS.spawn(backend, task, 21))
+        returned.set()
+
+    spawner = threading.Thread(target=spawn)
     spawner.start()
     try:
         assert returned.wait(5.0), "spawn waited for the busy loop"
