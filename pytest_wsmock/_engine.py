@@ -411,12 +411,8 @@ class Engine(Reader):
                 raise self._closed_error(f"send {opcode_name(opcode)}")
             # Compress under the lock so the shared compression context follows wire order.
             payload = self.deflate.compress(data) if use_deflate and self.deflate else data
-            if not fragments:
-                # The common case, one frame: no pieces to cut.
-                message = Message(Direction.SERVER, opcode, data, use_deflate, 1, time.monotonic())
-                await self._write_frame(OutFrame(opcode, payload, rsv1=use_deflate), message)
-                return
-            pieces = split_payload(payload, fragments)
+            # The common case, one frame, has no pieces to cut (nor sizes to check).
+            pieces = split_payload(payload, fragments) if fragments else [payload]
             frames: list[OutFrame] = []
             for index, piece in enumerate(pieces):
                 first, last = index == 0, index == len(pieces) - 1
