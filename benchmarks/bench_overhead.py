@@ -65,29 +65,24 @@ def _handler(ws):
         ws.send(message)
 
 
-@pytest.fixture(scope="session")
-def _floor_server():
+# The fixture people write by hand: websockets' sync server in a thread; its URL.
+def _websockets_server():
     server = serve(_handler, "127.0.0.1", 0, compression=None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
     server.shutdown()
     thread.join(TIMEOUT)
+
+
+# The same server, once per session (the floor) and once per test (hand-written).
+_floor_server = pytest.fixture(scope="session", name="_floor_server")(_websockets_server)
+hand = pytest.fixture(name="hand")(_websockets_server)
 
 
 @pytest.fixture
 def floor(_floor_server):
     return _floor_server
-
-
-@pytest.fixture
-def hand():
-    server = serve(_handler, "127.0.0.1", 0, compression=None)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-    server.shutdown()
-    thread.join(TIMEOUT)
 
 
 @pytest.fixture
