@@ -88,9 +88,9 @@ class _LoopThread:
         submit, group = self._submit, self._group
         assert submit is not None
         assert group is not None
-        future: Future[T] = Future()
         if self.stopping:
             raise ServerError(f"the {self.backend} event-loop thread is stopping")
+        future: Future[T] = Future()
 
         def start() -> None:
             try:
